@@ -1,0 +1,1 @@
+"""Everything JVM: jars from Maven Central, ImageJ backends, numpy<->ImagePlus, macro commands."""

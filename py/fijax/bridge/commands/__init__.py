@@ -1,0 +1,1 @@
+"""FiJAX macro commands; each module registers its commands with the bridge's decorator."""

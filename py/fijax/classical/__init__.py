@@ -1,0 +1,1 @@
+"""Classical restoration baselines (PURE-LET), pure JAX/NumPy."""

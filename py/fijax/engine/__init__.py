@@ -1,0 +1,1 @@
+"""Deep-learning engine: flax.nnx networks, training, tiled prediction, Monte-Carlo dropout."""

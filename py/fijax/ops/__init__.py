@@ -1,0 +1,138 @@
+"""One table of operations; every face (CLI, HTTP, macro command, Dask batch) adapts it.
+
+An operation is written once: a pydantic model of its options, the names of the images it
+takes, and a function ``func(inputs, options, ctx) -> OpResult``. Modules in this package
+register operations with :func:`operation`; :func:`load_all` imports them all.
+
+Example
+-------
+>>> class BlurOptions(pydantic.BaseModel):
+...     sigma: float = 2.0
+>>> @operation("gaussian", BlurOptions, inputs=("image",), summary="Gaussian blur")
+... def gaussian(inputs, options, ctx):
+...     ...
+...     return OpResult(images={"blurred": out})
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from fijax.errors import CancelledError, InputError, NotFoundError
+from fijax.io.image import Image
+
+
+@dataclass
+class OpContext:
+    """What an operation may use besides its inputs: an output folder, progress and cancellation."""
+
+    out_dir: Path | None = None
+    progress: Callable[[float, str], None] = lambda fraction, message: None
+    is_cancelled: Callable[[], bool] = lambda: False
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`CancelledError` when the caller asked to stop."""
+        if self.is_cancelled():
+            raise CancelledError("operation cancelled")
+
+
+@dataclass
+class OpResult:
+    """What an operation returns, in a form every face can present.
+
+    Attributes
+    ----------
+    images : dict of str to Image
+        Output images by title (macro: opened as new images; HTTP: TIFF parts; CLI: files).
+    table : list of dict
+        Rows of a results table (macro: the Results table; HTTP: JSON; CLI: CSV).
+    values : dict
+        Scalars and small JSON-able facts (verdicts, model name and version, ...).
+    files : dict of str to Path
+        Artifacts written under ``ctx.out_dir`` (CSV, maps, figures, reports).
+    """
+
+    images: dict[str, Image] = field(default_factory=dict)
+    table: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+OpFunc = Callable[[Mapping[str, Image], Any, OpContext], OpResult]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A registered operation: name, option model, image inputs and implementation."""
+
+    name: str
+    options: type[pydantic.BaseModel]
+    func: OpFunc
+    inputs: tuple[str, ...] = ()
+    optional_inputs: tuple[str, ...] = ()
+    summary: str = ""
+    long_running: bool = False
+
+    def parse_options(self, raw: Mapping[str, Any] | pydantic.BaseModel | None) -> pydantic.BaseModel:
+        """Validate raw options into the operation's model; unknown keys are errors."""
+        if isinstance(raw, self.options):
+            return raw
+        try:
+            return self.options.model_validate(dict(raw or {}))
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}" for err in exc.errors()
+            )
+            raise InputError(f"bad options for {self.name!r}: {problems}") from exc
+
+    def __call__(self, inputs: Mapping[str, Image] | None = None, options: Any = None,
+                 ctx: OpContext | None = None) -> OpResult:
+        inputs = dict(inputs or {})
+        missing = [n for n in self.inputs if n not in inputs]
+        if missing:
+            raise InputError(f"{self.name!r} needs input image(s): {', '.join(missing)}")
+        unknown = [n for n in inputs if n not in self.inputs + self.optional_inputs]
+        if unknown:
+            raise InputError(f"{self.name!r} takes no input image(s) named: {', '.join(unknown)}")
+        return self.func(inputs, self.parse_options(options), ctx or OpContext())
+
+
+_REGISTRY: dict[str, Operation] = {}
+
+
+def operation(name: str, options: type[pydantic.BaseModel], *, inputs: tuple[str, ...] = (),
+              optional_inputs: tuple[str, ...] = (), summary: str = "",
+              long_running: bool = False) -> Callable[[OpFunc], OpFunc]:
+    """Register ``func`` as the operation ``name`` (decorator)."""
+
+    def register(func: OpFunc) -> OpFunc:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise RuntimeError(f"operation {name!r} registered twice")
+        _REGISTRY[name] = Operation(name, options, func, tuple(inputs), tuple(optional_inputs),
+                                    summary or (func.__doc__ or "").strip().split("\n")[0], long_running)
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, Operation]:
+    """Import every module of this package (registering its operations) and return the table."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Operation:
+    """Return the operation ``name``; raise :class:`NotFoundError` naming the known ones."""
+    table = load_all()
+    if name not in table:
+        raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(table))}")
+    return table[name]

@@ -1,0 +1,1 @@
+"""Quality-control metric kernels (restoration and segmentation), pure JAX/NumPy."""

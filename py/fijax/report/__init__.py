@@ -1,0 +1,1 @@
+"""Reports (HTML/JSON, methods text) and bioimage.io export."""

@@ -1,0 +1,1 @@
+"""Headless HTTP server: FastAPI app, supervised worker, jobs."""
