@@ -1,0 +1,540 @@
+"""The FastAPI application: a thin HTTP face over the operations table, macros and jobs.
+
+Every operation registered in :mod:`fijax.ops` (and in ``extra_op_modules``) is served at
+``POST /ops/<name>`` with its image inputs as multipart TIFF parts named after the inputs and
+its options as a JSON object in the ``options`` part. Short operations answer when done
+(``200``); long-running ones (``Operation.long_running``, e.g. training) answer ``202`` with
+a job to follow through ``/jobs/<id>``. See ``docs/server.md`` for the whole protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import logging
+import math
+import mimetypes
+import shutil
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+import tifffile
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fijax import __version__
+from fijax.errors import InputError, MacroError, NotFoundError
+from fijax.io.atomic import atomic_path
+from fijax.paths import fijax_home
+from fijax.registry.jobs import Job, JobStore, check_job_id, jsonable, new_job_id
+from fijax.server.security import GuardMiddleware, UploadTooLarge, new_token
+from fijax.server.supervisor import Supervisor
+from fijax.server.worker import import_modules, safe_name
+
+log = logging.getLogger(__name__)
+
+
+class LimitError(InputError):
+    """An upload beyond a size or pixel limit (HTTP 413)."""
+
+
+class ForbiddenError(InputError):
+    """A request for something this server is configured not to do (HTTP 403)."""
+
+
+@dataclass
+class ServerConfig:
+    """Settings of one server process (``fijax serve`` flags)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = field(default_factory=new_token)
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_pixels: int = 1 << 28
+    max_files: int = 32
+    allow_macros: bool = True
+    workers: int = 1
+    timeout: float = 600.0
+    job_timeout: float | None = None
+    kill_grace: float = 10.0
+    jobs_dir: Path | None = None
+    db_path: Path | None = None
+    extra_op_modules: tuple[str, ...] = ()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+STATUS_BY_ERROR = {"input": 400, "not_found": 404, "macro": 422, "cancelled": 409, "timeout": 504,
+                   "worker": 503, "interrupted": 503, "internal": 500}
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": message, **jsonable(extra)}, status_code=status)
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as the API shows it: the row plus download URLs for its images and artifacts."""
+    out = job.to_dict()
+    base = f"/jobs/{job.id}"
+    out["url"] = base
+    result = out.get("result")
+    if result:
+        for name, info in (result.get("images") or {}).items():
+            info["url"] = f"{base}/images/{name}"
+        result["files"] = {key: {"path": rel, "url": f"{base}/artifacts/{rel}"}
+                           for key, rel in (result.get("files") or {}).items()}
+        if result.get("table"):
+            result["table_csv"] = f"{base}/table.csv"
+    return out
+
+
+def check_relative_path(path: str) -> PurePosixPath:
+    """Accept a relative path inside a job folder; refuse traversal (``..``, absolute, drive, NUL)."""
+    if not path or "\x00" in path or "\\" in path or len(path) > 1000:
+        raise InputError(f"file path {path!r} is not allowed")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in path.split("/")) or ":" in pure.parts[0]:
+        raise InputError(f"file path {path!r} is not allowed: use a path relative to the job's artifacts, "
+                         "without '..' (path traversal)")
+    return pure
+
+
+def check_title(filename: str | None) -> str:
+    """An uploaded file's name becomes an image title: no folders, no '..', no control characters."""
+    name = filename or ""
+    for ext in (".tiff", ".tif", ".TIFF", ".TIF"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    if (not name or len(name) > 200 or "/" in name or "\\" in name or ".." in name
+            or any(ord(c) < 32 for c in name)):
+        raise InputError(f"image file name {filename!r} is not allowed: give a plain name without folders, "
+                         "'..' (path traversal) or control characters")
+    return name
+
+
+def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
+    """Check that ``path`` is a TIFF within the pixel limit, reading only its header."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            shape = list(tif.series[0].shape)
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is bad input, never a 500
+        raise InputError(f"{label}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
+    pixels = math.prod(shape)
+    if pixels > max_pixels:
+        raise LimitError(f"{label}: {pixels} pixels exceed the server's limit of {max_pixels}")
+    if pixels == 0:
+        raise InputError(f"{label}: the image is empty (shape {shape})")
+    return shape
+
+
+def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) -> list[int]:
+    upload.file.seek(0)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        shutil.copyfileobj(upload.file, fh, 1 << 20)
+    return _check_tiff(target, label, max_pixels)
+
+
+def _parse_options(raw: Any) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, UploadFile):
+        raw.file.seek(0)
+        raw = raw.file.read(1 << 20).decode("utf-8", "replace")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"options: malformed JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise InputError("options: expected a JSON object such as {\"sigma\": 2}")
+    return value
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """Build the application for ``config`` (workers start with the app's lifespan)."""
+    from fijax import ops as ops_pkg
+
+    import_modules(list(config.extra_op_modules))
+    op_table = ops_pkg.load_all()
+    jobs_dir = Path(config.jobs_dir or fijax_home() / "jobs")
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = JobStore(jobs_dir, config.db_path)
+        interrupted = store.recover()
+        if interrupted:
+            log.warning("marked %d job(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
+        supervisor = Supervisor(store, config.workers, config.kill_grace, list(config.extra_op_modules))
+        supervisor.start()
+        state.update(store=store, supervisor=supervisor, started=time.time())
+        try:
+            yield
+        finally:
+            await run_in_threadpool(supervisor.stop)
+            store.close()
+
+    app = FastAPI(title="fijax", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Headless fijax server: operations, ImageJ macros, jobs and models. Every "
+                              "request except GET /health needs 'Authorization: token <token>'.")
+    app.state.config = config
+    app.state.fijax = state
+
+    def store() -> JobStore:
+        return state["store"]
+
+    def supervisor() -> Supervisor:
+        return state["supervisor"]
+
+    # -- errors: bad input is always a 4xx with a message, never a 500 ---------------------
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
+        status = 413 if isinstance(exc, LimitError) else 403 if isinstance(exc, ForbiddenError) else 400
+        return _error(status, str(exc))
+
+    @app.exception_handler(MacroError)
+    async def _macro(request: Request, exc: MacroError) -> JSONResponse:
+        return _error(422, str(exc), line=exc.line)
+
+    @app.exception_handler(UploadTooLarge)
+    async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
+        return _error(413, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    # -- service ---------------------------------------------------------------------------
+    @app.get("/health", summary="Liveness probe (no token needed)")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/info", summary="Server settings, versions, workers and operations")
+    def info() -> dict[str, Any]:
+        from fijax.versions import library_versions
+
+        return {
+            "version": __version__, "versions": library_versions(), "started": state.get("started"),
+            "macros_enabled": config.allow_macros, "operations": sorted(op_table),
+            "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
+                       "max_files": config.max_files, "timeout": config.timeout,
+                       "job_timeout": config.job_timeout, "kill_grace": config.kill_grace},
+            "workers": supervisor().status(), "queued": supervisor().queued(),
+        }
+
+    # -- operations ------------------------------------------------------------------------
+    def describe(op) -> dict[str, Any]:
+        return {"name": op.name, "summary": op.summary, "inputs": list(op.inputs),
+                "optional_inputs": list(op.optional_inputs), "long_running": op.long_running,
+                "options_schema": op.options.model_json_schema()}
+
+    @app.get("/ops", summary="List the operations with their inputs and option schemas")
+    def list_ops() -> list[dict[str, Any]]:
+        return [describe(op_table[name]) for name in sorted(op_table)]
+
+    @app.get("/ops/{name}", summary="Describe one operation")
+    def show_op(name: str) -> dict[str, Any]:
+        if name not in op_table:
+            raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(op_table)) or 'none'}")
+        return describe(op_table[name])
+
+    async def submit(job: Job, payload: dict[str, Any], wait: bool, timeout: float | None) -> Response:
+        future = supervisor().submit(job, payload, timeout)
+        if not wait:
+            return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/jobs/{job.id}"})
+        final: Job = await asyncio.wrap_future(future)
+        view = job_view(final)
+        if final.state == "succeeded":
+            return JSONResponse(view)
+        status = STATUS_BY_ERROR.get(final.error_kind or "", 500)
+        return _error(status, final.error or final.state, job=view)
+
+    async def read_form(request: Request):
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/json"):
+            body = await request.body()
+            return None, _parse_options(body.decode("utf-8", "replace"))
+        form = await request.form(max_files=config.max_files, max_fields=64, max_part_size=4 << 20)
+        return form, None
+
+    async def run_op(request: Request, name: str, wait: bool | None, timeout: float | None) -> Response:
+        if name not in op_table:
+            raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(op_table)) or 'none'}")
+        op = op_table[name]
+        form, options = await read_form(request)
+        uploads: dict[str, UploadFile] = {}
+        if form is not None:
+            options = _parse_options(form.get("options"))
+            allowed = op.inputs + op.optional_inputs
+            for key, value in form.multi_items():
+                if key == "options":
+                    continue
+                if key not in allowed:
+                    raise InputError(f"{name!r} takes no input named {key!r}; inputs: {', '.join(allowed) or 'none'}")
+                if not isinstance(value, UploadFile):
+                    raise InputError(f"input {key!r} must be a file part (a TIFF image), not a text field")
+                if key in uploads:
+                    raise InputError(f"input {key!r} given twice")
+                uploads[key] = value
+        missing = [k for k in op.inputs if k not in uploads]
+        if missing:
+            raise InputError(f"{name!r} needs input image(s): {', '.join(missing)} (multipart TIFF parts)")
+        parsed = op.parse_options(options)  # InputError → 400 before anything is queued
+        options = parsed.model_dump(mode="json")
+        job_id = new_job_id()
+        folder = jobs_dir / job_id
+        try:
+            files = {}
+            for key, upload in uploads.items():
+                target = folder / "inputs" / f"{key}.tif"
+                await run_in_threadpool(_save_upload, upload, target, f"input {key!r}", config.max_pixels)
+                files[key] = str(target)
+            job = store().create("op", name, options, {k: f"inputs/{k}.tif" for k in files}, op.long_running,
+                                 job_id=job_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        payload = {"job_id": job.id, "kind": "op", "name": name, "options": options, "inputs": files,
+                   "dir": str(folder)}
+        soft = timeout or (config.job_timeout if op.long_running else config.timeout)
+        return await submit(job, payload, (not op.long_running) if wait is None else wait, soft)
+
+    def op_body_schema(op) -> dict[str, Any]:
+        props: dict[str, Any] = {k: {"type": "string", "format": "binary", "description": "TIFF image"}
+                                 for k in op.inputs + op.optional_inputs}
+        props["options"] = {"type": "string", "description": "JSON object of options; schema: "
+                            + json.dumps(op.options.model_json_schema())}
+        schema = {"type": "object", "properties": props, "required": list(op.inputs)}
+        return {"requestBody": {"required": bool(op.inputs),
+                                "content": {"multipart/form-data": {"schema": schema}}}}
+
+    wait_q = Query(None, description="wait for the result (default: yes, except for long-running operations)")
+    timeout_q = Query(None, gt=0, le=7 * 86400, description="soft timeout in seconds for this job")
+
+    def make_op_endpoint(op_name: str):
+        async def endpoint(request: Request, wait: bool | None = wait_q, timeout: float | None = timeout_q):
+            return await run_op(request, op_name, wait, timeout)
+        return endpoint
+
+    for op_name in sorted(op_table):
+        op = op_table[op_name]
+        app.add_api_route(f"/ops/{op_name}", make_op_endpoint(op_name), methods=["POST"], name=f"op_{op_name}",
+                          summary=op.summary or op_name, tags=["operations"], openapi_extra=op_body_schema(op),
+                          responses={200: {"description": "finished job with its result"},
+                                     202: {"description": "queued job (long-running)"},
+                                     400: {"description": "bad input"}, 413: {"description": "too large"}})
+
+    @app.post("/ops/{name}", summary="Run an operation by name (404 for unknown names)", include_in_schema=False)
+    async def run_any_op(request: Request, name: str, wait: bool | None = wait_q,
+                         timeout: float | None = timeout_q) -> Response:
+        return await run_op(request, name, wait, timeout)
+
+    # -- macros ----------------------------------------------------------------------------
+    macro_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["code"],
+        "properties": {"code": {"type": "string", "description": "ImageJ macro text"},
+                       "images": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                  "description": "TIFF images opened before the macro runs; the file "
+                                                 "name (without .tif) is the image title"}}}}}}}
+
+    @app.post("/macro", summary="Run an ImageJ macro on uploaded images (privileged)", tags=["macros"],
+              openapi_extra=macro_body)
+    async def run_macro(request: Request, wait: bool = True, timeout: float | None = timeout_q) -> Response:
+        if not config.allow_macros:
+            raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
+        form, options = await read_form(request)
+        code = (options or {}).get("code") if form is None else form.get("code")
+        if isinstance(code, UploadFile):
+            code.file.seek(0)
+            code = code.file.read(1 << 20).decode("utf-8", "replace")
+        if not isinstance(code, str) or not code.strip():
+            raise InputError("macro: the 'code' field with the macro text is missing or empty")
+        uploads = []
+        if form is not None:
+            for key, value in form.multi_items():
+                if key == "code":
+                    continue
+                if key != "images" or not isinstance(value, UploadFile):
+                    raise InputError(f"macro: unexpected field {key!r}; send 'code' and 'images' file parts")
+                uploads.append((check_title(value.filename), value))
+        titles = [t for t, _ in uploads]
+        if len(set(titles)) != len(titles):
+            raise InputError("macro: two images have the same title")
+        job_id = new_job_id()
+        folder = jobs_dir / job_id
+        try:
+            files, taken = {}, set()
+            for title, upload in uploads:
+                target = folder / "inputs" / f"{safe_name(title, taken)}.tif"
+                await run_in_threadpool(_save_upload, upload, target, f"image {title!r}", config.max_pixels)
+                files[title] = str(target)
+            job = store().create("macro", "macro", {}, {t: str(Path(p).relative_to(folder)) for t, p in files.items()},
+                                 False, job_id=job_id)
+            (folder / "macro.ijm").write_text(code)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        payload = {"job_id": job.id, "kind": "macro", "name": "macro", "options": {}, "inputs": files,
+                   "dir": str(folder), "code": code}
+        return await submit(job, payload, wait, timeout or config.timeout)
+
+    # -- jobs ------------------------------------------------------------------------------
+    @app.get("/jobs", summary="List jobs, newest first", tags=["jobs"])
+    def list_jobs(state_: Annotated[list[str] | None, Query(alias="state")] = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                  offset: Annotated[int, Query(ge=0, le=1 << 31)] = 0) -> list[dict[str, Any]]:
+        return [job_view(j) for j in store().list(state_, limit, offset)]
+
+    @app.get("/jobs/{job_id}", summary="Status, progress and result of a job", tags=["jobs"])
+    def get_job(job_id: str) -> dict[str, Any]:
+        return job_view(store().get(job_id))
+
+    @app.delete("/jobs/{job_id}", summary="Delete a finished job and its files", tags=["jobs"])
+    def delete_job(job_id: str) -> dict[str, Any]:
+        job = store().get(job_id)
+        store().delete(job_id)
+        shutil.rmtree(job.dir, ignore_errors=True)
+        return {"deleted": job_id}
+
+    @app.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        check_job_id(job_id)
+        return job_view(supervisor().cancel(job_id))
+
+    @app.post("/jobs/{job_id}/resume", summary="Queue an interrupted/failed/cancelled job again", tags=["jobs"],
+              status_code=202)
+    def resume_job(job_id: str) -> dict[str, Any]:
+        job = store().get(job_id)
+        if job.kind == "op" and job.name not in op_table:
+            raise NotFoundError(f"job {job_id} ran operation {job.name!r}, which this server does not have")
+        if job.kind == "macro" and not config.allow_macros:
+            raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
+        job = store().requeue(job_id)
+        store().log(job_id, "resumed")
+        payload = {"job_id": job.id, "kind": job.kind, "name": job.name, "options": job.options,
+                   "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir)}
+        if job.kind == "macro":
+            payload["code"] = (job.dir / "macro.ijm").read_text()
+        soft = config.job_timeout if job.long_running else config.timeout
+        supervisor().submit(job, payload, soft)
+        return job_view(job)
+
+    @app.get("/jobs/{job_id}/log", summary="Log lines of a job", tags=["jobs"])
+    def job_log(job_id: str, since: Annotated[float, Query(ge=0, le=1e12)] = 0.0) -> list[dict[str, Any]]:
+        return store().get_log(job_id, since)
+
+    @app.get("/jobs/{job_id}/events", summary="Server-sent events: progress until the job ends", tags=["jobs"],
+             response_class=StreamingResponse)
+    async def job_events(job_id: str, request: Request, interval: Annotated[float, Query(ge=0.05, le=10)] = 0.2):
+        await run_in_threadpool(store().get, job_id)
+
+        async def stream() -> AsyncIterator[str]:
+            last = None
+            while True:
+                job = await run_in_threadpool(store().get, job_id)
+                snap = (job.state, round(job.progress, 4), job.message)
+                if snap != last:
+                    last = snap
+                    data = {"id": job.id, "state": job.state, "progress": job.progress, "message": job.message}
+                    yield f"event: progress\ndata: {json.dumps(jsonable(data))}\n\n"
+                if job.done:
+                    yield f"event: end\ndata: {json.dumps(job_view(job))}\n\n"
+                    return
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(interval)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    def job_result(job_id: str) -> tuple[Job, dict[str, Any]]:
+        job = store().get(job_id)
+        if job.state != "succeeded" or not job.result:
+            raise NotFoundError(f"job {job_id} has no result (state: {job.state})")
+        return job, job.result
+
+    @app.get("/jobs/{job_id}/images/{name}", summary="An output image as an ImageJ TIFF", tags=["jobs"],
+             response_class=FileResponse)
+    def job_image(job_id: str, name: str):
+        job, result = job_result(job_id)
+        if name not in (result.get("images") or {}):
+            raise NotFoundError(f"job {job_id} has no output image {name!r}; images: "
+                                f"{', '.join(result.get('images') or {}) or 'none'}")
+        path = job.dir / "images" / f"{name}.tif"
+        if not path.is_file():
+            raise NotFoundError(f"image {name!r} of job {job_id} is gone from disk")
+        return FileResponse(path, media_type="image/tiff", filename=f"{name}.tif")
+
+    @app.get("/jobs/{job_id}/table.csv", summary="The job's results table as CSV", tags=["jobs"])
+    def job_table(job_id: str) -> Response:
+        _, result = job_result(job_id)
+        rows = result.get("table") or []
+        cols: list[str] = []
+        for row in rows:
+            cols += [c for c in row if c not in cols]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buf.getvalue(), media_type="text/csv")
+
+    @app.get("/jobs/{job_id}/artifacts", summary="Files a job wrote (CSV, TIFF maps, figures, reports)",
+             tags=["jobs"])
+    def job_artifacts(job_id: str) -> list[dict[str, Any]]:
+        job = store().get(job_id)
+        root = job.dir / "artifacts"
+        if not root.is_dir():
+            return []
+        out = []
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                rel = path.relative_to(root).as_posix()
+                out.append({"path": rel, "size": path.stat().st_size, "url": f"/jobs/{job_id}/artifacts/{rel}"})
+        return out
+
+    @app.get("/jobs/{job_id}/artifacts/{path:path}", summary="Download one artifact", tags=["jobs"],
+             response_class=FileResponse)
+    def job_artifact(job_id: str, path: str):
+        job = store().get(job_id)
+        rel = check_relative_path(path)
+        root = (job.dir / "artifacts").resolve()
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root):
+            raise InputError(f"file path {path!r} is not allowed (outside the job's artifacts)")
+        if not target.is_file():
+            raise NotFoundError(f"job {job_id} has no artifact {path!r}")
+        media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return FileResponse(target, media_type=media, filename=target.name)
+
+    # -- models ----------------------------------------------------------------------------
+    from fijax.server import models as models_api
+
+    models_api.add_routes(app)
+
+    # Last added is outermost: CORS (only when configured) must answer preflights before the guard.
+    app.add_middleware(GuardMiddleware, token=config.token, allowed_hosts=config.allowed_hosts,
+                       max_body=config.max_upload_bytes)
+    if config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type"])
+    return app

@@ -1,0 +1,216 @@
+"""The worker process: holds the JVM (ImageJ) and JAX warm and runs one task at a time.
+
+The server never runs an operation or a macro in its own process: a crash, a hung macro or
+a runaway kernel takes down only the worker, which the supervisor
+(:mod:`fijax.server.supervisor`) kills and starts again. Tasks and their inputs/outputs are
+files in the job's folder, so nothing large crosses the pipe.
+
+Pipe protocol (tuples, pickled by :mod:`multiprocessing`):
+
+* server → worker: a task ``dict`` (see :func:`run_task`) or ``None`` (exit);
+* worker → server: ``("ready", pid)``, ``("progress", job_id, fraction, message)``,
+  ``("log", job_id, level, message)``, ``("done", job_id, result)``,
+  ``("error", job_id, kind, message)`` with ``kind`` in ``input``, ``not_found``, ``macro``,
+  ``cancelled``, ``internal``.
+
+Cancellation is cooperative: a shared flag that the supervisor sets on cancel or soft
+timeout, read by :meth:`fijax.ops.OpContext.is_cancelled`; a macro is aborted through the
+bridge when it offers ``abort``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from fijax.errors import CancelledError, InputError, MacroError, NotFoundError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(title: str, taken: set[str] | None = None) -> str:
+    """A file-name stem made from an image title: only ``[A-Za-z0-9._-]``, unique within ``taken``."""
+    stem = _SAFE.sub("_", str(title)).strip("._") or "image"
+    stem = stem[:80]
+    name, i = stem, 2
+    while taken is not None and name in taken:
+        name, i = f"{stem}_{i}", i + 1
+    if taken is not None:
+        taken.add(name)
+    return name
+
+
+def import_modules(names: list[str]) -> None:
+    """Import extra operation modules (plugins that register operations outside :mod:`fijax.ops`)."""
+    for name in names:
+        if name:
+            importlib.import_module(name)
+
+
+def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
+    """Entry point of the worker process (``multiprocessing`` spawn target)."""
+    # JAX beside a JVM: do not let XLA grab most of a GPU's memory at start.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    _exit_with_parent()
+    from fijax import ops
+
+    ops.load_all()
+    import_modules(config.get("extra_op_modules", []))
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        _run_and_report(conn, cancel_flag, task)
+
+
+def _exit_with_parent() -> None:
+    """End this process when the server dies (even by SIGKILL), instead of finishing an orphan job."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="fijax-parent-watch", daemon=True).start()
+
+
+def _run_and_report(conn, cancel_flag, task: dict[str, Any]) -> None:
+    job_id = task["job_id"]
+    try:
+        result = run_task(task, conn, cancel_flag)
+        conn.send(("done", job_id, result))
+    except NotFoundError as exc:
+        conn.send(("error", job_id, "not_found", str(exc)))
+    except InputError as exc:
+        conn.send(("error", job_id, "input", str(exc)))
+    except MacroError as exc:
+        conn.send(("error", job_id, "macro", str(exc)))
+    except CancelledError as exc:
+        conn.send(("error", job_id, "cancelled", str(exc) or "cancelled"))
+    except Exception as exc:  # noqa: BLE001 - a failing task must not end the worker loop
+        conn.send(("log", job_id, "error", traceback.format_exc()))
+        conn.send(("error", job_id, "internal", f"{type(exc).__name__}: {exc}"))
+
+
+class _Progress:
+    """Forward progress to the server, at most ten times a second (plus the final 100 %)."""
+
+    def __init__(self, conn, job_id: str):
+        self.conn, self.job_id, self.last = conn, job_id, 0.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.1 or fraction >= 1.0:
+            self.last = now
+            self.conn.send(("progress", self.job_id, float(fraction), str(message)))
+
+
+def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
+    """Run one task and write its output images; return the JSON-able result.
+
+    Parameters
+    ----------
+    task : dict
+        ``job_id``, ``kind`` (``"op"`` or ``"macro"``), ``name`` (operation), ``options`` (dict),
+        ``inputs`` (``{name or title: TIFF path}``), ``dir`` (job folder), ``code`` (macro text).
+    """
+    from fijax.io import read_tiff, write_tiff
+    from fijax.ops import OpContext, get
+    from fijax.registry.jobs import jsonable
+
+    folder = Path(task["dir"])
+    images_dir = folder / "images"
+    artifacts = folder / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    inputs = {key: _read_input(read_tiff, path, key) for key, path in task["inputs"].items()}
+    progress = _Progress(conn, task["job_id"])
+
+    def cancelled() -> bool:
+        return bool(cancel_flag.value)
+
+    if task["kind"] == "macro":
+        images, table, values, files, log = _run_macro(task["code"], inputs, cancelled)
+        if log:
+            conn.send(("log", task["job_id"], "macro", log))
+    else:
+        op = get(task["name"])
+        ctx = OpContext(out_dir=artifacts, progress=progress, is_cancelled=cancelled)
+        result = op(inputs, task["options"], ctx)
+        images, table, values, files = result.images, result.table, result.values, result.files
+    taken: set[str] = set()
+    out_images = {}
+    for title, image in images.items():
+        name = safe_name(title, taken)
+        write_tiff(images_dir / f"{name}.tif", image)
+        out_images[name] = {"title": str(title), "shape": list(image.shape), "dtype": str(image.data.dtype),
+                            "axes": image.axes, "pixel_size": image.pixel_size, "unit": image.unit}
+    out_files = {}
+    for key, path in files.items():
+        path = Path(path)
+        try:
+            out_files[str(key)] = path.resolve().relative_to(artifacts.resolve()).as_posix()
+        except ValueError:
+            conn.send(("log", task["job_id"], "warning", f"artifact {key!r} is outside the job folder: {path}"))
+    progress(1.0, "done")
+    return jsonable({"values": values, "table": table, "images": out_images, "files": out_files})
+
+
+def _read_input(read_tiff, path: str, key: str):
+    """Read an uploaded TIFF; any decoding failure (truncated strips, bad compression) is bad input."""
+    try:
+        return read_tiff(path, title=key)
+    except InputError as exc:
+        raise InputError(f"input {key!r}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types on corrupt data
+        raise InputError(f"input {key!r}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
+
+
+def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, dict, str]:
+    """Run a macro through the bridge; abort it when the cancel flag is raised."""
+    from fijax import bridge
+
+    if not hasattr(bridge, "imagej"):
+        raise MacroError("the ImageJ bridge is not available in this installation (fijax.bridge.imagej missing)")
+    ij = bridge.imagej()
+    done = threading.Event()
+    abort = getattr(ij, "abort", None) or getattr(ij, "abort_macro", None)
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if cancelled() and abort is not None:
+                abort()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        res = ij.run_macro(code, inputs)
+    finally:
+        done.set()
+    if cancelled():
+        raise CancelledError("macro aborted")
+    images = getattr(res, "images", {}) or {}
+    if isinstance(images, list | tuple):
+        images = {getattr(im, "title", f"image{i}"): im for i, im in enumerate(images)}
+    table = getattr(res, "results", []) or []
+    if hasattr(table, "to_dict"):  # a DataFrame-like table
+        table = table.to_dict(orient="records")
+    elif isinstance(table, dict):  # columns → rows
+        cols = list(table)
+        n = max((len(v) for v in table.values()), default=0)
+        table = [{c: table[c][i] if i < len(table[c]) else None for c in cols} for i in range(n)]
+    values = dict(getattr(res, "values", {}) or {})
+    log = getattr(res, "log", "") or ""
+    return images, list(table), values, {}, str(log)
