@@ -1,0 +1,529 @@
+"""The training loop shared by every task (CARE, N2V/N2V2, segmentation, ...).
+
+:func:`train` takes images, a :class:`~fijax.engine.config.TrainConfig` and a name, trains in a
+*run folder* (``FIJAX_HOME/runs/NAME``) and, when done, registers the model as a new version in
+the :class:`~fijax.registry.models.ModelRegistry`. Per epoch it validates, appends the CSV log
+(epoch, step, loss, val_loss, lr, seconds, elapsed), adapts the learning rate, writes
+``weights_last.npz`` / ``weights_best.npz`` and the full training state (``state.npz``, the
+commit point of the epoch). After a crash, ``kill -9`` or cancellation ``train(..., resume=True)``
+continues from the last completed epoch and produces the same weights as an uninterrupted run:
+batches and keys depend only on the seed and the step number.
+
+The jitted step is functional (``nnx.split`` once; ``jax.jit`` over parameters, statistics and
+optimizer state): augmentation (random flips and 90° rotations), the task's batch transform
+(N2V masking) and dropout all run on the device from a key ``fold_in(seed, step)``. With more
+than one local device the batch is sharded over all of them (data parallel).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from fijax.engine import data as D
+from fijax.engine.checkpoint import (
+    assign_model_arrays,
+    load_npz,
+    model_arrays,
+    restore_tree,
+    save_npz,
+    sha256_file,
+    tree_arrays,
+)
+from fijax.engine.config import TrainConfig, make_config
+from fijax.engine.model import TrainedModel, build_unet
+from fijax.engine.tasks import Task, get_task
+from fijax.engine.unet import UNetSpec
+from fijax.errors import CancelledError, InputError
+from fijax.io.atomic import atomic_write_text
+from fijax.io.image import Image
+from fijax.paths import fijax_home
+
+Progress = Callable[[float, str], None]
+LOG_FIELDS = ["epoch", "step", "loss", "val_loss", "lr", "seconds", "elapsed"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    trained : TrainedModel
+        The selected weights (best or last, per ``config.select``) in a ready-to-predict bundle.
+    history : list of dict
+        One row per epoch (the CSV log).
+    metrics : dict
+        Final and best losses, epochs and steps run, stop reason.
+    record : ModelRecord or None
+        The registry record (None when ``register=False``).
+    run_dir : Path
+        Where training ran (removed after registration unless ``keep_run``).
+    """
+
+    trained: TrainedModel
+    history: list[dict]
+    metrics: dict
+    record: Any = None
+    run_dir: Path | None = None
+    card: dict = field(default_factory=dict)
+
+
+def _as_list(images: Any) -> list:
+    if images is None:
+        return []
+    if isinstance(images, Image | np.ndarray):
+        return [images]
+    return list(images)
+
+
+def _samples(images: Sequence, ndim: int) -> list[np.ndarray]:
+    out: list[np.ndarray] = []
+    for img in images:
+        out.extend(D.to_samples(img, ndim))
+    return out
+
+
+def describe_data(sources: Sequence, targets: Sequence | None, files: dict | None = None) -> dict:
+    """Provenance of the training data: per image title, shape, sha256 of the pixels, pixel size."""
+    def one(img: Any, i: int) -> dict:
+        arr = img.data if isinstance(img, Image) else np.asarray(img)
+        d = {"title": img.title if isinstance(img, Image) else f"array{i}", "shape": list(arr.shape),
+             "dtype": str(arr.dtype), "sha256": D.sha256_array(arr)}
+        if isinstance(img, Image):
+            d["axes"] = img.axes
+            if img.pixel_size is not None:
+                d["pixel_size"] = list(img.pixel_size)
+                d["unit"] = img.unit
+        return d
+
+    desc: dict[str, Any] = {"sources": [one(s, i) for i, s in enumerate(sources)]}
+    if targets:
+        desc["targets"] = [one(t, i) for i, t in enumerate(targets)]
+    if files:
+        desc["files"] = files
+    return desc
+
+
+def device_description() -> str:
+    """E.g. ``cpu ×1 (cpu)`` or ``gpu ×1 (NVIDIA H100 80GB HBM3)``."""
+    devs = jax.local_devices()
+    return f"{devs[0].platform} ×{len(devs)} ({getattr(devs[0], 'device_kind', '')})"
+
+
+def augment(key: jax.Array, x: jax.Array, y: jax.Array | None, ops: Sequence[str],
+            ndim: int) -> tuple[jax.Array, jax.Array | None]:
+    """Random per-sample flips (each spatial axis) and 90° rotations in the YX plane (square patches)."""
+    b = x.shape[0]
+    keys = jax.random.split(key, ndim + 1)
+
+    def sel(flag: jax.Array, a: jax.Array, bb: jax.Array) -> jax.Array:
+        return jnp.where(flag.reshape((b,) + (1,) * (a.ndim - 1)), a, bb)
+
+    if "flip" in ops:
+        for axis in range(1, ndim + 1):
+            flag = jax.random.bernoulli(keys[axis - 1], 0.5, (b,))
+            x = sel(flag, jnp.flip(x, axis), x)
+            if y is not None:
+                y = sel(flag, jnp.flip(y, axis), y)
+    if "rot90" in ops and x.shape[-2] == x.shape[-3]:
+        k = jax.random.randint(keys[-1], (b,), 0, 4)
+        axes = (ndim - 1, ndim)
+        for r in (1, 2, 3):
+            flag = k == r
+            x = sel(flag, jnp.rot90(x, r, axes=axes), x) if r != 2 else sel(flag, jnp.flip(x, axes), x)
+            if y is not None:
+                y = sel(flag, jnp.rot90(y, r, axes=axes), y) if r != 2 else sel(flag, jnp.flip(y, axes), y)
+    return x, y
+
+
+class _Plateau:
+    """ReduceLROnPlateau (Keras semantics: factor, patience, min_lr; min_delta 0)."""
+
+    def __init__(self, lr: float, factor: float, patience: int, min_lr: float):
+        self.lr, self.factor, self.patience, self.min_lr = lr, factor, patience, min_lr
+        self.best, self.stale = math.inf, 0
+
+    def update(self, value: float) -> float:
+        if value < self.best:
+            self.best, self.stale = value, 0
+        else:
+            self.stale += 1
+            if self.stale >= self.patience:
+                self.lr, self.stale = max(self.lr * self.factor, self.min_lr), 0
+        return self.lr
+
+    def state(self) -> dict:
+        return {"lr": self.lr, "best": self.best if math.isfinite(self.best) else None, "stale": self.stale}
+
+    def load(self, st: dict) -> None:
+        self.lr, self.stale = st["lr"], st["stale"]
+        self.best = st["best"] if st["best"] is not None else math.inf
+
+
+def _cosine_lr(config: TrainConfig, step: int, total: int) -> float:
+    lr0 = config.learning_rate
+    if step < config.warmup_steps:
+        return lr0 * (step + 1) / config.warmup_steps
+    t = (step - config.warmup_steps) / max(1, total - config.warmup_steps)
+    return config.min_lr + 0.5 * (lr0 - config.min_lr) * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+
+def _sharding() -> Any:
+    devs = jax.local_devices()
+    if len(devs) < 2:
+        return None
+    mesh = jax.sharding.Mesh(np.array(devs), ("data",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+
+
+class _Engine:
+    """Jitted train/eval steps over a split model (one compilation per input shape)."""
+
+    def __init__(self, model: nnx.Module, config: TrainConfig, task: Task):
+        self.config, self.task = config, task
+        model.train()
+        self.gd_train, self.params, self.rest = nnx.split(model, nnx.Param, ...)
+        model.eval()
+        self.gd_eval = nnx.split(model, nnx.Param, ...)[0]
+        self.tx = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
+        self.opt_state = self.tx.init(self.params)
+        self.sharding = _sharding()
+        cfg, gd_train, gd_eval, tx = config, self.gd_train, self.gd_eval, self.tx
+
+        def loss_fn(params, rest, x, y, key):
+            k_aug, k_task, k_drop = jax.random.split(key, 3)
+            x, y = augment(k_aug, x, y, cfg.augment, cfg.ndim)
+            inp, tgt, w = task.batch(k_task, x, y, cfg)
+            net = nnx.merge(gd_train, params, rest)
+            pred = net(inp, dropout_key=k_drop if cfg.dropout > 0 else None)
+            new_rest = nnx.split(net, nnx.Param, ...)[2]
+            return task.loss(pred, tgt, w, cfg), new_rest
+
+        def step(params, rest, opt_state, x, y, key, lr):
+            opt_state.hyperparams["learning_rate"] = lr
+            (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x, y, key)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), new_rest, opt_state, loss
+
+        def evaluate(params, rest, x, y, key):
+            inp, tgt, w = task.batch(key, x, y, cfg)
+            net = nnx.merge(gd_eval, params, rest)
+            return task.loss(net(inp), tgt, w, cfg)
+
+        self._step = jax.jit(step, donate_argnums=(0, 1, 2))
+        self._eval = jax.jit(evaluate)
+
+    def put(self, a: np.ndarray | None) -> jax.Array | None:
+        if a is None:
+            return None
+        if self.sharding is not None and a.shape[0] % len(jax.local_devices()) == 0:
+            return jax.device_put(a, self.sharding)
+        return jnp.asarray(a)
+
+    def step(self, x: np.ndarray, y: np.ndarray | None, key: jax.Array, lr: float) -> jax.Array:
+        self.params, self.rest, self.opt_state, loss = self._step(
+            self.params, self.rest, self.opt_state, self.put(x), self.put(y), key, jnp.float32(lr))
+        return loss
+
+    def evaluate(self, xs: np.ndarray, ys: np.ndarray | None, key: jax.Array, batch: int) -> float:
+        total, n = 0.0, 0
+        for i in range(0, len(xs), batch):
+            xb = xs[i:i + batch]
+            yb = None if ys is None else ys[i:i + batch]
+            total += float(self._eval(self.params, self.rest, self.put(xb), self.put(yb),
+                                      jax.random.fold_in(key, i))) * len(xb)
+            n += len(xb)
+        return total / max(n, 1)
+
+    def model(self) -> nnx.Module:
+        net = nnx.merge(self.gd_eval, self.params, self.rest)
+        net.eval()
+        return net
+
+    def load_model_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        net = self.model()
+        assign_model_arrays(net, arrays)
+        _, self.params, self.rest = nnx.split(net, nnx.Param, ...)
+
+
+def _write_log(path: Path, history: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for row in history:
+        w.writerow(row)
+    atomic_write_text(path, buf.getvalue())
+
+
+def run_dir_for(name: str, root: Path | None = None) -> Path:
+    """The run folder of an unfinished training of ``name``."""
+    return (root or fijax_home()) / "runs" / name
+
+
+def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name: str | None = None,
+          registry: Any = None, parent: str | None = None, resume: bool = False,
+          data_files: dict | None = None, progress: Progress | None = None,
+          check_cancelled: Callable[[], None] | None = None, register: bool = True,
+          keep_run: bool = False, run_dir: str | Path | None = None,
+          stop_after_steps: int | None = None) -> TrainResult:
+    """Train a U-Net for ``config.task`` and register it as a new version of ``name``.
+
+    Parameters
+    ----------
+    config : TrainConfig or dict
+        Training configuration (see :mod:`fijax.engine.config`). On resume the saved one is used.
+    sources : Image, ndarray or list of them
+        Input images (noisy images for N2V; low-quality sources for CARE).
+    targets : Image, ndarray or list, optional
+        Targets for supervised tasks, matching ``sources`` one to one.
+    name : str, optional
+        Model name in the registry; required when ``register`` is true.
+    registry : ModelRegistry, optional
+        Defaults to the registry under the fijax home.
+    parent : str, optional
+        ``NAME[:VERSION]`` of a registered model to fine-tune (transfer learning): its architecture
+        and weights are the starting point and it is recorded as the parent.
+    resume : bool
+        Continue the interrupted run of ``name`` from its last completed epoch.
+    data_files : dict, optional
+        ``{file name: sha256}`` of the files the images came from (recorded in the card).
+    progress : callable, optional
+        ``progress(fraction, message)`` after every step.
+    check_cancelled : callable, optional
+        Called before every step; raises :class:`~fijax.errors.CancelledError` to stop (the run
+        folder stays resumable).
+    register : bool
+        Register the result (default). Without it, nothing is written to the registry.
+    stop_after_steps : int, optional
+        Testing aid: raise :class:`CancelledError` after this many steps of this call.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    InputError
+        Bad configuration or data (checked before anything is written).
+    """
+    from fijax.registry.models import ModelRegistry, check_name
+
+    progress = progress or (lambda f, m: None)
+    registry = registry if registry is not None else ModelRegistry()
+    if register:
+        if name is None:
+            raise InputError("a model name is needed to register the trained model")
+        check_name(name)
+    rdir = Path(run_dir) if run_dir is not None else run_dir_for(name or "unnamed", registry.root)
+    state_path = rdir / "state.npz"
+    saved_meta: dict | None = None
+    if resume:
+        if not state_path.is_file():
+            raise InputError(f"no interrupted training to resume for {name!r} (no {state_path})")
+        state_arrays, saved_meta = load_npz(state_path)
+        config = make_config(saved_meta["config"])
+        parent = (saved_meta.get("parent") or {}).get("ref")
+    cfg = make_config(config).resolved()
+    task = get_task(cfg.task)
+
+    # -- data (all checks before anything is written) ------------------------------------------
+    src_imgs, tgt_imgs = _as_list(sources), _as_list(targets)
+    if not src_imgs:
+        raise InputError("no training images given")
+    xs = _samples(src_imgs, cfg.ndim)
+    ys = _samples(tgt_imgs, cfg.ndim) if tgt_imgs else None
+    if ys is None and task.needs_target:
+        raise InputError(f"task {cfg.task!r} needs target images")
+    task.check_data(cfg, xs, ys)
+    chans = {x.shape[-1] for x in xs}
+    if len(chans) != 1:
+        raise InputError(f"training images differ in channel count: {sorted(chans)}")
+    stats = [D.percentiles(x, cfg.norm_pmin, cfg.norm_pmax) for x in xs]
+    norm_x = [D.normalize(x, *st) for x, st in zip(xs, stats, strict=True)]
+    if ys is not None:
+        if task.normalize_target and cfg.target_norm == "source" and all(
+                y.shape[-1] == x.shape[-1] for x, y in zip(xs, ys, strict=True)):
+            norm_y = [D.normalize(y, *st) for y, st in zip(ys, stats, strict=True)]
+        elif task.normalize_target:
+            norm_y = [D.normalize(y, *D.percentiles(y, cfg.norm_pmin, cfg.norm_pmax)) for y in ys]
+        else:
+            norm_y = [np.asarray(task.prepare_target(cfg, y), np.float32) for y in ys]
+    else:
+        norm_y = None
+    data_desc = describe_data(src_imgs, tgt_imgs, data_files)
+    data_hash = D.sha256_array(np.frombuffer(json.dumps(
+        [d["sha256"] for d in data_desc["sources"] + data_desc.get("targets", [])]).encode(), np.uint8))
+    if saved_meta is not None and saved_meta.get("data_hash") != data_hash:
+        raise InputError(f"resume of {name!r}: the training data differ from the interrupted run's")
+    split = D.split_validation(cfg, norm_x, norm_y, np.random.default_rng([cfg.seed, 7]))
+    allowed = None
+    if split.train_y is not None:
+        allowed = [task.patch_mask(cfg, x, y) for x, y in zip(split.train_x, split.train_y, strict=True)]
+    sampler = D.PatchSampler(split.train_x, split.train_y, cfg.patch_size, allowed)
+    val_sampler = D.PatchSampler(split.val_x, split.val_y, cfg.patch_size)
+    val_x, val_y = val_sampler.sample(np.random.default_rng([cfg.seed, 11]), cfg.val_patches)
+
+    in_ch = xs[0].shape[-1]
+    tgt_ch = norm_y[0].shape[-1] if norm_y is not None else in_ch
+    parent_info = None
+    if parent is not None:
+        prec = registry.get(parent)
+        registry.verify(prec)
+        pcfg = make_config(prec.card["config"])
+        if pcfg.ndim != cfg.ndim:
+            raise InputError(f"parent {prec.ref} is a {pcfg.ndim}D model, the new configuration {cfg.ndim}D")
+        arch = {k: getattr(pcfg, k) for k in ("depth", "kernel", "filters", "residual", "batch_norm", "n2v2",
+                                               "dropout", "loss")}
+        cfg = cfg.model_copy(update=arch)
+        parent_info = {"name": prec.name, "version": prec.version, "ref": prec.ref,
+                       "weights_sha256": prec.weights_sha256, "task": prec.task}
+    model, spec = build_unet(cfg, in_ch, tgt_ch)
+    if parent_info is not None:
+        pspec = UNetSpec(**prec.card["unet"])
+        if (pspec.in_channels, pspec.out_channels) != (spec.in_channels, spec.out_channels):
+            raise InputError(f"parent {prec.ref} maps {pspec.in_channels}→{pspec.out_channels} channels, "
+                             f"the new data {spec.in_channels}→{spec.out_channels}")
+        assign_model_arrays(model, load_npz(prec.weights_path)[0])
+
+    # -- state -----------------------------------------------------------------------------------
+    engine = _Engine(model, cfg, task)
+    rng = np.random.default_rng([cfg.seed, 3])
+    total_steps = cfg.epochs * cfg.steps_per_epoch
+    plateau = _Plateau(cfg.learning_rate, cfg.plateau_factor, cfg.plateau_patience, cfg.min_lr)
+    history: list[dict] = []
+    start_epoch, global_step, elapsed = 0, 0, 0.0
+    best_val, best_epoch, stale = math.inf, -1, 0
+    if saved_meta is not None:
+        engine.load_model_arrays({k[6:]: v for k, v in state_arrays.items() if k.startswith("model/")})
+        engine.opt_state = restore_tree(engine.opt_state, state_arrays, "opt")
+        rng.bit_generator.state = saved_meta["rng"]
+        plateau.load(saved_meta["plateau"])
+        history = saved_meta["history"]
+        start_epoch, global_step, elapsed = saved_meta["epoch"], saved_meta["step"], saved_meta["elapsed"]
+        best_val = saved_meta["best_val"] if saved_meta["best_val"] is not None else math.inf
+        best_epoch, stale = saved_meta["best_epoch"], saved_meta["stale"]
+    else:
+        if rdir.exists():
+            shutil.rmtree(rdir)  # an abandoned run of the same name: start afresh
+        rdir.mkdir(parents=True)
+    meta_base = {"config": cfg.model_dump(mode="json"), "unet": spec.to_dict(), "data_hash": data_hash,
+                 "parent": parent_info}
+    atomic_write_text(rdir / "config.json", json.dumps(
+        dict(meta_base, task=cfg.task, normalization={"method": "percentile", "pmin": cfg.norm_pmin,
+                                                      "pmax": cfg.norm_pmax, "per_image": True}),
+        indent=2, sort_keys=True))
+    base_key = jax.random.key(cfg.seed)
+    val_key = jax.random.fold_in(jax.random.key(cfg.seed), 1_000_003)
+    stop_reason = "epochs done"
+    steps_this_call = 0
+    last_loss = float("nan")
+
+    # -- loop -------------------------------------------------------------------------------------
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        losses = []
+        for _ in range(cfg.steps_per_epoch):
+            if check_cancelled is not None:
+                check_cancelled()
+            if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                raise CancelledError(f"stopped after {steps_this_call} steps (resumable)")
+            lr = (_cosine_lr(cfg, global_step, total_steps) if cfg.lr_schedule == "cosine" else plateau.lr)
+            xb, yb = sampler.sample(rng, cfg.batch_size)
+            loss = engine.step(xb, yb, jax.random.fold_in(base_key, global_step), lr)
+            losses.append(loss)
+            global_step += 1
+            steps_this_call += 1
+            last_loss = float(loss)
+            if not math.isfinite(last_loss):
+                raise InputError(f"training diverged (loss {last_loss}) at step {global_step}; "
+                                 "lower the learning rate")
+            progress(global_step / total_steps,
+                     f"epoch {epoch + 1}/{cfg.epochs} step {global_step}/{total_steps} loss {last_loss:.4g}")
+        train_loss = float(np.mean([float(v) for v in losses]))
+        val_loss = engine.evaluate(val_x, val_y, val_key, cfg.batch_size)
+        seconds = time.perf_counter() - t0
+        elapsed += seconds
+        history.append({"epoch": epoch + 1, "step": global_step, "loss": train_loss, "val_loss": val_loss,
+                        "lr": lr, "seconds": round(seconds, 4), "elapsed": round(elapsed, 4)})
+        if cfg.lr_schedule == "plateau":
+            plateau.update(val_loss)
+        improved = val_loss < best_val
+        arrays = model_arrays(engine.model())
+        if improved:
+            best_val, best_epoch, stale = val_loss, epoch + 1, 0
+            save_npz(rdir / "weights_best.npz", arrays)
+        else:
+            stale += 1
+        save_npz(rdir / "weights_last.npz", arrays)
+        _write_log(rdir / "log.csv", history)
+        meta = dict(meta_base, epoch=epoch + 1, step=global_step, elapsed=elapsed, rng=rng.bit_generator.state,
+                    plateau=plateau.state(), history=history,
+                    best_val=best_val if math.isfinite(best_val) else None, best_epoch=best_epoch, stale=stale)
+        state = {f"model/{k}": v for k, v in arrays.items()}
+        state.update(tree_arrays(engine.opt_state, "opt"))
+        save_npz(state_path, state, meta)  # commit point of the epoch
+        progress(global_step / total_steps, f"epoch {epoch + 1}/{cfg.epochs} loss {train_loss:.4g} "
+                 f"val_loss {val_loss:.4g}")
+        if cfg.early_stopping is not None and stale >= cfg.early_stopping:
+            stop_reason = f"early stopping after {stale} epochs without improvement"
+            break
+
+    # -- select, package, register ----------------------------------------------------------------
+    chosen = "weights_best.npz" if (cfg.select == "best" and (rdir / "weights_best.npz").is_file()) \
+        else "weights_last.npz"
+    shutil.copyfile(rdir / chosen, rdir / "weights.npz")
+    final = history[-1] if history else {}
+    metrics = {"loss": final.get("loss"), "val_loss": final.get("val_loss"), "best_val_loss":
+               best_val if math.isfinite(best_val) else None, "best_epoch": best_epoch,
+               "epochs": len(history), "steps": global_step, "selected": chosen.split("_")[1].split(".")[0],
+               "stop_reason": stop_reason, "validation": split.how,
+               "train_patches_per_epoch": cfg.steps_per_epoch * cfg.batch_size,
+               "val_patches": int(len(val_x))}
+    data_desc.update(image_count=len(src_imgs), sample_count=len(xs),
+                     patch_count=global_step * cfg.batch_size, val_patch_count=int(len(val_x)),
+                     validation=split.how)
+    from fijax.versions import library_versions
+
+    versions = library_versions()
+    try:
+        from fijax.versions import jar_coordinates
+
+        versions["jars"] = jar_coordinates()
+    except Exception:  # the bridge (jars.txt reader) is optional for the engine
+        versions["jars"] = []
+    card = {"task": cfg.task, "config": cfg.model_dump(mode="json"), "unet": spec.to_dict(),
+            "normalization": {"method": "percentile", "pmin": cfg.norm_pmin, "pmax": cfg.norm_pmax,
+                              "per_image": True},
+            "versions": versions, "device": device_description(), "seed": cfg.seed, "data": data_desc,
+            "metrics": metrics, "training_seconds": round(elapsed, 3), "parent": parent_info,
+            "log_csv": "log.csv", "weights_file": "weights.npz", "selected_weights": chosen}
+    trained = TrainedModel.from_folder(rdir)
+    record = None
+    if register:
+        files = {"weights.npz": rdir / "weights.npz", "weights_last.npz": rdir / "weights_last.npz",
+                 "config.json": rdir / "config.json", "log.csv": rdir / "log.csv"}
+        if (rdir / "weights_best.npz").is_file():
+            files["weights_best.npz"] = rdir / "weights_best.npz"
+        record = registry.register(name, files, card)
+        trained.record = record
+        card = record.card
+        if not keep_run:
+            shutil.rmtree(rdir, ignore_errors=True)
+    else:
+        card["weights_sha256"] = sha256_file(rdir / "weights.npz")
+    return TrainResult(trained, history, metrics, record, rdir, card)
