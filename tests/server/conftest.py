@@ -107,3 +107,18 @@ def client(server) -> Client:
 @pytest.fixture()
 def image() -> np.ndarray:
     return np.random.default_rng(0).random((32, 40)).astype(np.float32)
+
+
+@pytest.fixture()
+def server_factory(tmp_path):
+    """Start servers on one FIJAX_HOME (``factory(*args)``); all are stopped at the end."""
+    started: list[LiveServer] = []
+
+    def factory(*args: str) -> LiveServer:
+        srv = LiveServer(tmp_path, *args).start()
+        started.append(srv)
+        return srv
+
+    yield factory
+    for srv in started:
+        srv.stop()
