@@ -1,0 +1,298 @@
+"""Batch scale-out: run one operation over a folder of TIFFs on Dask distributed.
+
+Each input file is one Dask task that reads the TIFF(s), runs the operation from the ops table
+and writes its outputs atomically. A file counts as done when its record ``<out>/<rel>.json``
+exists (written last, atomically, with the options used): a rerun skips it, so an interrupted
+batch resumes where it stopped. Failures are per file: one bad image is reported in
+``batch_failures.csv`` and does not stop the others.
+
+Outputs for an input ``<in>/<rel>.tif``:
+
+* ``<out>/<rel>.tif`` (one output image) or ``<out>/<rel>_<name>.tif`` (several);
+* ``<out>/<rel>.artifacts/`` files the operation wrote (kept only when not empty);
+* ``<out>/<rel>.json`` the record: values, table rows, output files, seconds, options;
+* ``<out>/batch_results.csv`` every table row with its ``file``, ``batch_failures.csv``,
+  ``batch_summary.json`` (counts, options, versions, date, scheduler).
+
+Paths must be visible to every Dask worker: with ``--scheduler`` on other machines, use a
+shared file system.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fijax.errors import InputError, NotFoundError
+from fijax.io.atomic import atomic_write_text
+
+#: Short names of the batch commands → operation names tried in order.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "qc": ("qc", "qc_restoration"),
+    "qc-labels": ("qc_labels",),
+    "predict": ("predict",),
+    "puredenoise": ("puredenoise",),
+}
+
+
+def resolve_operation(name: str, extra_modules: Sequence[str] = ()):
+    """The operation for a batch command or operation name (``qc`` → ``qc_restoration`` ...)."""
+    from fijax import ops
+    from fijax.server.worker import import_modules
+
+    import_modules(list(extra_modules))
+    table = ops.load_all()
+    for candidate in ALIASES.get(name, ()) + (name,):
+        if candidate in table:
+            return table[candidate]
+    raise NotFoundError(f"no operation for batch command {name!r}; operations: {', '.join(sorted(table)) or 'none'}")
+
+
+@dataclass
+class BatchReport:
+    """What a batch did."""
+
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    out_dir: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _find_inputs(in_dir: Path, pattern: str) -> list[Path]:
+    files = sorted(p for p in in_dir.rglob(pattern) if p.is_file() and not p.name.startswith("."))
+    return [p.relative_to(in_dir) for p in files]
+
+
+def _stem(rel: Path) -> Path:
+    name = rel.name
+    for ext in (".ome.tiff", ".ome.tif", ".tiff", ".tif"):
+        if name.lower().endswith(ext):
+            return rel.with_name(name[: -len(ext)])
+    return rel.with_suffix("")
+
+
+def _record_path(out_dir: Path, rel: Path) -> Path:
+    return out_dir / _stem(rel).with_name(_stem(rel).name + ".json")
+
+
+def _is_done(record: Path, options: dict[str, Any]) -> bool:
+    try:
+        return json.loads(record.read_text()).get("options") == options
+    except (OSError, ValueError):
+        return False
+
+
+def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, options: dict[str, Any],
+                extra_modules: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``op_name`` on one set of input files and write its outputs (runs on a Dask worker).
+
+    Never raises for a failing file: returns ``{"status": "failed", "error": ...}`` instead, so
+    the batch reports it and carries on.
+    """
+    t0 = time.perf_counter()
+    try:
+        from fijax.io import read_tiff, write_tiff
+        from fijax.ops import OpContext, get
+        from fijax.registry.jobs import jsonable
+        from fijax.server.worker import import_modules, safe_name
+
+        import_modules(list(extra_modules))
+        op = get(op_name)
+        out = Path(out_dir)
+        stem = _stem(Path(rel))
+        inputs = {key: read_tiff(path) for key, path in paths.items()}
+        artifacts = out / stem.with_name(stem.name + ".artifacts")
+        artifacts.mkdir(parents=True, exist_ok=True)
+        result = op(inputs, options, OpContext(out_dir=artifacts))
+        written = {}
+        taken: set[str] = set()
+        for title, image in result.images.items():
+            name = safe_name(title, taken)
+            target = out / (stem.with_suffix(".tif") if len(result.images) == 1
+                            else stem.with_name(f"{stem.name}_{name}.tif"))
+            write_tiff(target, image)
+            written[name] = target.relative_to(out).as_posix()
+        files = {str(k): Path(v).relative_to(out).as_posix() if Path(v).is_relative_to(out) else str(v)
+                 for k, v in result.files.items()}
+        if not any(artifacts.iterdir()):
+            artifacts.rmdir()
+        record = {"file": rel, "inputs": dict(paths), "operation": op_name, "options": options,
+                  "values": result.values, "table": result.table, "images": written, "files": files,
+                  "seconds": time.perf_counter() - t0, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_text(_record_path(out, Path(rel)), json.dumps(jsonable(record), indent=1))
+        return {"status": "done", "file": rel, "table": jsonable(result.table), "seconds": record["seconds"]}
+    except InputError as exc:
+        return {"status": "failed", "file": rel, "kind": "input", "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        return {"status": "failed", "file": rel, "kind": "internal", "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc()}
+
+
+def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], pattern: str,
+         options: dict[str, Any], overwrite: bool) -> tuple[list[tuple[str, dict[str, str]]], list[str],
+                                                            list[dict[str, str]]]:
+    """Pair input files; return ``(todo, skipped, failed)`` (missing partners fail per file)."""
+    if not op.inputs:
+        raise InputError(f"operation {op.name!r} takes no input image: nothing to batch over")
+    first = op.inputs[0]
+    unknown = [k for k in extra_inputs if k not in op.inputs + op.optional_inputs or k == first]
+    if unknown:
+        raise InputError(f"{op.name!r} has no input {unknown[0]!r} to pair (inputs: {', '.join(op.inputs)}; "
+                         f"--in gives {first!r})")
+    missing = [k for k in op.inputs[1:] if k not in extra_inputs]
+    if missing:
+        raise InputError(f"{op.name!r} also needs {', '.join(missing)}: give --input {missing[0]}=DIR "
+                         "(files matched by name)")
+    todo, skipped, failed = [], [], []
+    for rel in _find_inputs(in_dir, pattern):
+        paths = {first: str(in_dir / rel)}
+        lacking = []
+        for key, folder in extra_inputs.items():
+            partner = folder / rel
+            if partner.is_file():
+                paths[key] = str(partner)
+            elif key in op.inputs:
+                lacking.append(f"{key} ({partner})")
+        if lacking:
+            failed.append({"file": rel.as_posix(), "kind": "input", "error": f"no matching {', '.join(lacking)}"})
+            continue
+        if not overwrite and _is_done(_record_path(out_dir, rel), options):
+            skipped.append(rel.as_posix())
+            continue
+        todo.append((rel.as_posix(), paths))
+    return todo, skipped, failed
+
+
+def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
+              inputs: Mapping[str, str | os.PathLike] | None = None, options: Mapping[str, Any] | None = None,
+              scheduler: str | None = None, workers: int | None = None, pattern: str = "*.tif*",
+              overwrite: bool = False, progress: bool = True, extra_modules: Sequence[str] = (),
+              client=None) -> BatchReport:
+    """Run ``command`` (``predict``, ``qc``, ``puredenoise`` or any operation) over ``in_dir``.
+
+    Parameters
+    ----------
+    inputs : mapping, optional
+        Folders of the operation's other inputs, matched by relative path (``{"target": "gt/"}``).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); default: a LocalCluster.
+    workers : int, optional
+        LocalCluster worker processes (default: CPU count, at most 8).
+    client : distributed.Client, optional
+        An existing Dask client to use (then ``scheduler``/``workers`` are ignored).
+    """
+    from fijax.registry.jobs import jsonable
+    from fijax.versions import library_versions
+
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    if not in_dir.is_dir():
+        raise InputError(f"--in: no such folder {in_dir}")
+    extra = {k: Path(v) for k, v in (inputs or {}).items()}
+    for key, folder in extra.items():
+        if not folder.is_dir():
+            raise InputError(f"--input {key}: no such folder {folder}")
+    if out_dir.resolve() == in_dir.resolve():
+        raise InputError("--out must differ from --in (outputs would mix with inputs)")
+    op = resolve_operation(command, extra_modules)
+    opts = op.parse_options(dict(options or {})).model_dump(mode="json")
+    todo, skipped, failed = plan(op, in_dir, out_dir, extra, pattern, opts, overwrite)
+    report = BatchReport(total=len(todo) + len(skipped) + len(failed), skipped=len(skipped), failed=list(failed),
+                         out_dir=out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    if todo:
+        rows = _run_on_dask(op.name, todo, out_dir, opts, scheduler, workers, progress, list(extra_modules),
+                            report, client)
+    report.seconds = time.perf_counter() - t0
+    # Rows of files finished in earlier runs come from their records, so the CSV covers the whole folder.
+    for rel in skipped:
+        try:
+            record = json.loads(_record_path(out_dir, Path(rel)).read_text())
+            rows += [{"file": rel, **row} for row in record.get("table", [])]
+        except (OSError, ValueError):
+            continue
+    rows.sort(key=lambda r: r["file"])
+    _write_csv(out_dir / "batch_results.csv", rows)
+    _write_csv(out_dir / "batch_failures.csv", [{k: f[k] for k in ("file", "kind", "error")} for f in report.failed],
+               ["file", "kind", "error"])
+    summary = {"command": command, "operation": op.name, "options": opts, "in": str(in_dir), "out": str(out_dir),
+               "inputs": {k: str(v) for k, v in extra.items()}, "total": report.total, "done": report.done,
+               "skipped": report.skipped, "failed": len(report.failed), "seconds": report.seconds,
+               "scheduler": scheduler or f"LocalCluster({workers or 'auto'} workers)",
+               "date": datetime.now(UTC).isoformat(timespec="seconds"), "versions": library_versions()}
+    atomic_write_text(out_dir / "batch_summary.json", json.dumps(jsonable(summary), indent=1))
+    return report
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    cols = list(columns or [])
+    for row in rows:
+        cols += [c for c in row if c not in cols]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: str | None, workers: int | None,
+                 progress: bool, extra_modules: list[str], report: BatchReport, client=None) -> list[dict]:
+    from distributed import Client, LocalCluster, as_completed
+    from tqdm import tqdm
+
+    own_cluster = own_client = None
+    if client is None:
+        if scheduler:
+            client = own_client = Client(scheduler)
+        else:
+            n = workers or min(os.cpu_count() or 1, 8)
+            own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = own_client = Client(own_cluster)
+    rows: list[dict[str, Any]] = []
+    try:
+        futures = [client.submit(process_one, op_name, paths, rel, str(out_dir), options, extra_modules,
+                                 pure=False, key=f"fijax-{op_name}-{i}") for i, (rel, paths) in enumerate(todo)]
+        by_key = {f.key: rel for f, (rel, _) in zip(futures, todo, strict=True)}
+        bar = tqdm(total=len(futures), desc=op_name, unit="file", disable=not progress)
+        for future in as_completed(futures):
+            try:
+                res = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died (KilledWorker) or similar
+                res = {"status": "failed", "file": by_key[future.key], "kind": "worker",
+                       "error": f"{type(exc).__name__}: {exc}"}
+            if res["status"] == "done":
+                report.done += 1
+                rows += [{"file": res["file"], **row} for row in res.get("table", [])]
+            else:
+                report.failed.append(res)
+                bar.write(f"failed: {res['file']}: {res['error']}")
+            bar.update(1)
+        bar.close()
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+    return rows
+
+
+def remove_outputs(out_dir: str | os.PathLike) -> None:
+    """Delete a batch's output folder (used by benchmarks between runs)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
