@@ -1,0 +1,77 @@
+package fijax.ij;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.Macro;
+import ij.WindowManager;
+import ij.measure.ResultsTable;
+import ij.plugin.PlugIn;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The ImageJ 1.x command behind every FiJAX menu entry; the plugin argument is the command label.
+ * Resolves input images (option keys named by the transport; the first defaults to the active
+ * image), runs the command through the {@link Transport}, shows the returned images and appends
+ * rows to the Results table.
+ */
+public class FijaxCommand implements PlugIn {
+
+	@Override
+	public void run(String label) {
+		String options = Macro.getOptions();
+		if (options == null)
+			options = "";
+		try {
+			Transport t = Bridge.requireTransport();
+			Map<String, ImagePlus> inputs = new LinkedHashMap<String, ImagePlus>();
+			String[] keys = t.imageInputs(label);
+			for (int i = 0; i < keys.length; i++) {
+				String title = Macro.getValue(options, keys[i], null);
+				ImagePlus imp;
+				if (title != null) {
+					imp = WindowManager.getImage(title);
+					if (imp == null)
+						throw new IllegalArgumentException("no open image titled '" + title + "' (option " + keys[i] + "=)");
+				} else if (i == 0) {
+					imp = WindowManager.getCurrentImage();
+					if (imp == null)
+						throw new IllegalArgumentException("there are no images open (" + label + " needs an input image)");
+				} else {
+					continue;
+				}
+				inputs.put(keys[i], imp);
+			}
+			CommandResult result = t.run(label, options.trim(), inputs);
+			if (result == null)
+				return;
+			for (Map.Entry<String, ImagePlus> e : result.images.entrySet()) {
+				ImagePlus imp = e.getValue();
+				imp.setTitle(e.getKey());
+				imp.show();
+			}
+			if (!result.rows.isEmpty()) {
+				ResultsTable rt = ResultsTable.getResultsTable();
+				if (rt == null) {
+					rt = new ResultsTable();
+				}
+				for (Map<String, Object> row : result.rows) {
+					rt.incrementCounter();
+					for (Map.Entry<String, Object> cell : row.entrySet()) {
+						Object v = cell.getValue();
+						if (v instanceof Number)
+							rt.addValue(cell.getKey(), ((Number) v).doubleValue());
+						else
+							rt.addValue(cell.getKey(), String.valueOf(v));
+					}
+				}
+				rt.show("Results");
+			}
+			if (result.message != null && !result.message.isEmpty())
+				IJ.log(result.message);
+		} catch (Throwable e) {
+			Bridge.fail(label + ": " + Bridge.describe(e));
+		}
+	}
+}

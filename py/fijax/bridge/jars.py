@@ -1,0 +1,142 @@
+"""The JVM's jars: Maven coordinates from ``jars.txt``, resolved from Maven Central only, cached.
+
+Resolution goes through scyjava/jgo with the repository list reduced to Maven Central (scyjava's
+default SciJava repository is removed). Artifacts land in ``<cache>/m2`` (a Maven local repository)
+and jgo's environments in ``<cache>/jgo``; ``<cache>`` is :func:`jar_cache_dir`. Versions are
+pinned, so once resolved a start needs no network: jgo reuses the cached environment.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from fijax.errors import InputError
+
+#: Maven Central, the only repository fijax resolves from.
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+
+#: Stands in for "no repository at all" (nothing listens on port 9 of the loopback).
+OFFLINE_URL = "http://127.0.0.1:9/no-repository"
+
+#: Coordinates used when neither a checkout's ``jars.txt`` nor a packaged copy is found.
+DEFAULT_JARS = ("net.imagej:ij:1.54p", "net.imagej:ij1-patcher:2.0.0")
+
+
+def jars_txt_path() -> Path | None:
+    """Return the ``jars.txt`` in use: ``$FIJAX_JARS_TXT``, else the source checkout's, else ``None``."""
+    env = os.environ.get("FIJAX_JARS_TXT")
+    if env:
+        return Path(env)
+    from fijax.paths import project_root
+
+    root = project_root()
+    return root / "jars.txt" if root else None
+
+
+def parse_jars_txt(text: str) -> list[str]:
+    """Parse ``groupId:artifactId:version`` lines (``#`` comments and blank lines ignored).
+
+    Raises
+    ------
+    InputError
+        When a line is not a pinned coordinate (``RELEASE``/``LATEST`` would need the network at
+        every start).
+    """
+    coords = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(":")
+        if len(parts) not in (3, 4, 5) or not all(parts):
+            raise InputError(f"jars.txt line {n}: expected groupId:artifactId:version, got {line!r}")
+        if parts[-1].upper() in ("RELEASE", "LATEST", "MANAGED"):
+            raise InputError(f"jars.txt line {n}: pin a version instead of {parts[-1]!r}")
+        coords.append(line)
+    if not coords:
+        raise InputError("jars.txt lists no Maven coordinates")
+    return coords
+
+
+def read_jars_txt(path: str | os.PathLike | None = None) -> list[str]:
+    """Return the Maven coordinates of the JVM side (``jars.txt``, or the built-in default)."""
+    path = Path(path) if path else jars_txt_path()
+    if path is None or not path.is_file():
+        try:
+            text = resources.files("fijax").joinpath("data/jars.txt").read_text()
+        except (FileNotFoundError, ModuleNotFoundError):
+            return list(DEFAULT_JARS)
+        return parse_jars_txt(text)
+    return parse_jars_txt(path.read_text())
+
+
+def jar_cache_dir() -> Path:
+    """Where jars, jgo environments and the shim jar are cached.
+
+    ``$FIJAX_JAR_CACHE`` when set, otherwise ``$FIJAX_HOME/jvm`` (see :func:`fijax.paths.fijax_home`).
+    """
+    env = os.environ.get("FIJAX_JAR_CACHE")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        from fijax.paths import fijax_home
+
+        path = fijax_home() / "jvm"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configure_scyjava(coords: list[str], repositories: dict[str, str] | None = None) -> None:
+    """Point scyjava at ``coords``, Maven Central only, the system JDK and fijax's cache.
+
+    Parameters
+    ----------
+    coords : list of str
+        Endpoints for jgo.
+    repositories : dict, optional
+        Replaces the repository list (default: ``{"central": MAVEN_CENTRAL}``); an empty dict or an
+        unreachable URL is how tests prove that a cached start works offline.
+    """
+    import scyjava.config as sc
+
+    cache = jar_cache_dir()
+    # jgo reads the Maven local repository from M2_REPO; keep fijax's jars out of a user's ~/.m2.
+    os.environ.setdefault("M2_REPO", str(cache / "m2"))
+    sc.set_cache_dir(cache / "jgo")
+    # Never download a JDK: use the system one ("auto" fetches only when none is found, and then
+    # fails offline; "never" trips pyimagej's version guess).
+    sc.set_java_constraints(fetch="auto")
+    repos = sc.get_repositories()
+    repos.clear()
+    # jgo starts from its own "central" constant and updates it with this dict: the same key
+    # replaces it, so the list really is Central only. An empty list must not fall back to that
+    # constant, so "no repository" is spelled as an unreachable central.
+    if repositories is None:
+        repositories = {"central": MAVEN_CENTRAL}
+    repos.update(repositories or {"central": OFFLINE_URL})
+    sc.endpoints.clear()
+    sc.endpoints.extend(coords)
+
+
+def resolve(coords: list[str] | None = None, repositories: dict[str, str] | None = None) -> list[Path]:
+    """Resolve ``coords`` (default: ``jars.txt``) to local jar files without starting a JVM.
+
+    Used by ``fijax setup`` (and to compile the shim jar against ImageJ).
+    """
+    import jgo
+    import jgo.maven
+
+    coords = list(coords or read_jars_txt())
+    configure_scyjava(coords, repositories)
+    import scyjava.config as sc
+
+    repos = dict(sc.get_repositories())
+    endpoint = coords[0] if len(coords) == 1 else "+".join(coords[:1] + sorted(coords[1:]))
+    env = jgo.build(endpoint=endpoint, cache_dir=sc.get_cache_dir(), repositories=repos,
+                    resolver=jgo.maven.PythonResolver(lenient=True))
+    jars = sorted(Path(env.modules_dir).glob("*.jar")) + sorted(Path(env.jars_dir).glob("*.jar"))
+    if not jars:
+        raise RuntimeError(f"jgo resolved no jars for {endpoint}")
+    return jars

@@ -1,0 +1,175 @@
+"""Start the one JVM of this process: jars from ``jars.txt``, the shim jar, headless ImageJ 1.x.
+
+ImageJ 1.x is made headless by ij1-patcher: before any ``ij.*`` class is loaded, its
+``LegacyInjector`` rewrites the ImageJ classes in the JVM's application class loader (the one JPype
+uses), so ``run("Gaussian Blur...", "sigma=2")`` works without a display (menus are stubbed, dialogs
+read their fields from the macro options). Javassist needs ``java.lang`` opened to define the
+patched classes on Java 9+.
+
+JPype cannot restart a JVM: the first call fixes jars, heap and options for the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fijax.bridge import jars as jars_mod
+from fijax.bridge import shim
+
+log = logging.getLogger(__name__)
+
+#: Default maximum heap; ``$FIJAX_JAVA_HEAP`` (e.g. ``"8g"``) or the ``heap`` argument override it.
+DEFAULT_HEAP = "2g"
+
+_lock = threading.RLock()
+
+
+@dataclass
+class JVMInfo:
+    """What the running JVM was started with."""
+
+    coords: list[str]
+    classpath: list[Path]
+    shim_jar: Path | None
+    heap: str
+    start_seconds: float
+    imagej1_patched: bool
+    options: list[str] = field(default_factory=list)
+
+
+_info: JVMInfo | None = None
+
+
+def info() -> JVMInfo | None:
+    """Return how the JVM was started, or ``None`` before :func:`start`."""
+    return _info
+
+
+def is_started() -> bool:
+    import jpype
+
+    return bool(jpype.isJVMStarted())
+
+
+def start(heap: str | None = None, repositories: dict[str, str] | None = None,
+          extra_classpath: list[Path] | None = None, patch_imagej1: bool = True) -> JVMInfo:
+    """Start the JVM once (later calls return the first call's :class:`JVMInfo`).
+
+    Parameters
+    ----------
+    heap : str, optional
+        Maximum Java heap (``-Xmx``), e.g. ``"4g"``; default ``$FIJAX_JAVA_HEAP`` or ``"2g"``.
+    repositories : dict, optional
+        Maven repositories (default Maven Central only); ``{}`` means none (offline start from
+        the cache).
+    extra_classpath : list of Path, optional
+        More jars/folders (e.g. a Fiji's jars for the PyImageJ backend).
+    patch_imagej1 : bool
+        Inject ij1-patcher's headless hooks (the ImageJ1 backend; PyImageJ's imagej-legacy does its
+        own patching).
+    """
+    global _info
+    with _lock:
+        if _info is not None:
+            return _info
+        import jpype
+        import scyjava
+        import scyjava.config as sc
+
+        if jpype.isJVMStarted():
+            raise RuntimeError("a JVM was already started in this process outside fijax; "
+                               "fijax must start it (JPype cannot restart a JVM)")
+        t0 = time.perf_counter()
+        coords = jars_mod.read_jars_txt()
+        classpath = jars_mod.resolve(coords, repositories)
+        shim_jar = shim.build_shim(classpath)
+        # The jars are already resolved: hand scyjava a plain classpath so it does not call jgo again.
+        sc.endpoints.clear()
+        for p in [*classpath, shim_jar, *(extra_classpath or [])]:
+            sc.add_classpath(str(p))
+        heap = heap or os.environ.get("FIJAX_JAVA_HEAP") or DEFAULT_HEAP
+        options = [
+            "-Djava.awt.headless=true",
+            f"-Xmx{heap}",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "-Dij.dir=" + str(jars_mod.jar_cache_dir()),
+        ]
+        sc.add_options(options)
+        scyjava.start_jvm()
+        patched = False
+        if patch_imagej1:
+            _patch_imagej1()
+            patched = True
+        # Registered after scyjava's own handler, so this runs first (atexit is LIFO).
+        atexit.register(shutdown)
+        _info = JVMInfo(coords=coords, classpath=classpath, shim_jar=shim_jar, heap=heap,
+                        start_seconds=time.perf_counter() - t0, imagej1_patched=patched, options=options)
+        log.debug("JVM started in %.2f s", _info.start_seconds)
+        return _info
+
+
+_hooks = None
+
+
+def hooks():
+    """The installed ``fijax.ij.FijaxHooks`` (log capture), or ``None`` when not patched."""
+    return _hooks
+
+
+def _patch_imagej1() -> None:
+    global _hooks
+    import jpype
+
+    ClassLoader = jpype.JClass("java.lang.ClassLoader")
+    Injector = jpype.JClass("net.imagej.patcher.LegacyInjector")
+    loader = ClassLoader.getSystemClassLoader()
+    Injector().injectHooks(loader, True)
+    _hooks = jpype.JClass("fijax.ij.FijaxHooks")()
+    Injector.installHooks(loader, _hooks)
+
+
+def shutdown() -> None:
+    """Stop ImageJ's work and end the JVM so the process can exit.
+
+    ImageJ 1.x may leave non-daemon threads behind (they would keep ``DestroyJavaVM`` waiting
+    forever); after closing images, any such thread still alive gets a short grace period and then
+    the JVM is halted. Runs at exit.
+    """
+    import jpype
+
+    if not jpype.isJVMStarted():
+        return
+    try:
+        Interpreter = jpype.JClass("ij.macro.Interpreter")
+        Interpreter.abort()
+        Interpreter.batchMode = False
+    except Exception:  # noqa: BLE001 - best effort during exit
+        pass
+    try:
+        Thread = jpype.JClass("java.lang.Thread")
+        current = Thread.currentThread()
+        lingering = [t for t in Thread.getAllStackTraces().keySet()
+                     if t.isAlive() and not t.isDaemon() and t != current
+                     and str(t.getName()) not in ("DestroyJavaVM", "main")]
+    except Exception:  # noqa: BLE001
+        lingering = []
+    if lingering:
+        log.debug("halting the JVM; non-daemon threads: %s", [str(t.getName()) for t in lingering])
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        jpype.JClass("java.lang.Runtime").getRuntime().halt(_exit_code())
+
+
+def _exit_code() -> int:
+    import sys
+
+    code = getattr(sys, "_fijax_exit_code", 0)
+    return int(code) if isinstance(code, int) else 1
