@@ -133,7 +133,7 @@ def estimate_noise(image: np.ndarray, *, seed: int = 0) -> tuple[float, float, f
     ny, nx = padded.shape
     jy, jx = level_counts(ny, nx)
     block = (2 ** max(jy - 1, 1), 2 ** max(jx - 1, 1))
-    if ny // block[0] * (nx // block[1]) < 16:
+    if min(jy, jx) < 1 or ny // block[0] * (nx // block[1]) < 64:
         raise InputError(f"estimate_noise: image {arr.shape} is too small for a noise estimate; "
                          "pass alpha, delta and sigma")
     rng = np.random.default_rng(seed)

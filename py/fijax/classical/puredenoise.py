@@ -90,9 +90,13 @@ def _solve(m: jnp.ndarray, c: jnp.ndarray, plugin_compat: bool) -> jnp.ndarray:
     return b * scale
 
 
-def _let_subband(d: jnp.ndarray, s: jnp.ndarray, var: jnp.ndarray, highpass: tuple[int, ...],
-                 c0: int, plugin_compat: bool) -> jnp.ndarray:
-    """PURE-LET estimate of frame ``c0`` of one detail subband.
+def pure_system(d: jnp.ndarray, s: jnp.ndarray, var: jnp.ndarray, highpass: tuple[int, ...],
+                c0: int | jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """LET basis of one detail subband and its PURE normal equations.
+
+    For the estimate ``sum_k a_k phi_k`` of the noise-free detail ``theta`` of frame ``c0``,
+    the subband MSE is ``a^T M a - 2 c^T a + const`` where ``c`` is an unbiased estimate of
+    ``mean(theta * phi_k)`` (Haar-domain PURE, exact derivatives by forward-mode autodiff).
 
     Parameters
     ----------
@@ -104,11 +108,23 @@ def _let_subband(d: jnp.ndarray, s: jnp.ndarray, var: jnp.ndarray, highpass: tup
         Axes along which the subband is highpass.
     c0 : int
         Index in the window of the frame being denoised.
-    plugin_compat : bool
-        Reproduce the plugin's pruning and regularised solve.
+
+    Returns
+    -------
+    phi : array (K, h, w)
+        The K = 6 C basis functions.
+    m : array (K, K)
+        ``mean(phi_k phi_l)``.
+    c : array (K,)
+        PURE estimate of ``mean(theta phi_k)``.
     """
+    return _pure_system(d, s, _predictor(s, highpass), var, c0)
+
+
+def _pure_system(d: jnp.ndarray, s: jnp.ndarray, p: jnp.ndarray, var: jnp.ndarray,
+                 c0: int | jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """:func:`pure_system` with the interscale predictor ``p`` (C, h, w) given."""
     n_frames = d.shape[0]
-    p = _predictor(s, highpass)
     spatial = (-2, -1)
     p_smooth = _smooth(jnp.abs(p), spatial + ((0,) if n_frames > 1 else ()))
     p2 = jnp.sum(p_smooth**2, axis=0)
@@ -142,11 +158,25 @@ def _let_subband(d: jnp.ndarray, s: jnp.ndarray, var: jnp.ndarray, highpass: tup
     terms = (0.5 * d0 * (f_m + f_p) + 0.5 * s0 * (f_m - f_p)
              - 0.5 * var[c0] * (dd_m + dd_p + ds_m - ds_p))
     c = jnp.mean(terms.reshape(terms.shape[0], -1), axis=1)
-    a = _solve(m, c, plugin_compat)
-    return jnp.tensordot(a, phi, axes=1)
+    return phi, m, c
 
 
-def _lowpass(s: jnp.ndarray, var: jnp.ndarray, c0: int, plugin_compat: bool) -> jnp.ndarray:
+def _let_level(bands: jnp.ndarray, s: jnp.ndarray, preds: jnp.ndarray, var: jnp.ndarray, c0: int | jnp.ndarray,
+               plugin_compat: bool) -> jnp.ndarray:
+    """PURE-LET estimates of frame ``c0`` of a level's detail subbands ``bands`` (B, C, h, w).
+
+    The subbands of one level share their shape and lowpass, so they are batched (one trace,
+    faster compilation); ``preds`` holds each subband's interscale predictor.
+    """
+
+    def one(d: jnp.ndarray, p: jnp.ndarray) -> jnp.ndarray:
+        phi, m, c = _pure_system(d, s, p, var, c0)
+        return jnp.tensordot(_solve(m, c, plugin_compat), phi, axes=1)
+
+    return jax.vmap(one)(bands, preds)
+
+
+def _lowpass(s: jnp.ndarray, var: jnp.ndarray, c0: int | jnp.ndarray, plugin_compat: bool) -> jnp.ndarray:
     """Linear PURE estimate of the coarsest lowpass of frame ``c0`` from the window's lowpasses."""
     flat = s.reshape(s.shape[0], -1)
     n = flat.shape[1]
@@ -161,7 +191,7 @@ def _lowpass(s: jnp.ndarray, var: jnp.ndarray, c0: int, plugin_compat: bool) -> 
     return jnp.tensordot(a, s, axes=1)
 
 
-def _denoise_window(win: jnp.ndarray, s2: jnp.ndarray, *, c0: int, jy: int, jx: int,
+def _denoise_window(win: jnp.ndarray, s2: jnp.ndarray, *, c0: int | jnp.ndarray, jy: int, jx: int,
                     plugin_compat: bool) -> jnp.ndarray:
     """Denoise frame ``c0`` of a normalized window ``(C, H, W)``; ``s2`` is the per-frame Gaussian variance."""
     low = win
@@ -172,12 +202,14 @@ def _denoise_window(win: jnp.ndarray, s2: jnp.ndarray, *, c0: int, jy: int, jx: 
         factor *= 2 ** len(axes)
         low, details = analysis_level(low, axes)
         var = s2 * factor
-        est = {}
-        for hp, band in details.items():
-            if band[c0].size < MIN_COEFFS:
-                est[hp] = band[c0]
-            else:
-                est[hp] = _let_subband(band, low, var, hp, c0, plugin_compat)
+        keys = list(details)
+        if low[c0].size < MIN_COEFFS:
+            est = {hp: details[hp][c0] for hp in keys}
+        else:
+            bands = jnp.stack([details[hp] for hp in keys])
+            preds = jnp.stack([_predictor(low, hp) for hp in keys])
+            out = _let_level(bands, low, preds, var, c0, plugin_compat)
+            est = dict(zip(keys, out, strict=True))
         stack.append((axes, est))
     if low[c0].size < MIN_COEFFS or not stack:
         rec = low[c0]
@@ -188,10 +220,13 @@ def _denoise_window(win: jnp.ndarray, s2: jnp.ndarray, *, c0: int, jy: int, jx: 
     return rec
 
 
-@functools.partial(jax.jit, static_argnames=("c0", "jy", "jx", "plugin_compat"))
-def _denoise_spun(win: jnp.ndarray, s2: jnp.ndarray, shifts: jnp.ndarray, *, c0: int, jy: int, jx: int,
+@functools.partial(jax.jit, static_argnames=("jy", "jx", "plugin_compat"))
+def _denoise_spun(win: jnp.ndarray, s2: jnp.ndarray, shifts: jnp.ndarray, c0: jnp.ndarray, *, jy: int, jx: int,
                   plugin_compat: bool) -> jnp.ndarray:
-    """Average of :func:`_denoise_window` over circular shifts ``shifts`` (S, 2)."""
+    """Average of :func:`_denoise_window` over circular shifts ``shifts`` (S, 2).
+
+    ``c0`` is traced (not static): one compilation serves every position in a window.
+    """
 
     def one(shift: jnp.ndarray) -> jnp.ndarray:
         rolled = jnp.roll(win, (shift[0], shift[1]), axis=(-2, -1))
@@ -318,7 +353,7 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         for z in range(nz):
             lo, hi = (0, nz - 1) if frames >= nz else (max(0, z - half), min(nz - 1, z + half))
             win = jnp.asarray(padded[lo:hi + 1])
-            res = _denoise_spun(win, jnp.asarray(s2[lo:hi + 1]), shifts_j, c0=z - lo, jy=jy, jx=jx,
+            res = _denoise_spun(win, jnp.asarray(s2[lo:hi + 1]), shifts_j, jnp.asarray(z - lo), jy=jy, jx=jx,
                                 plugin_compat=plugin_compat)
             out[z] = np.asarray(res)[crop]
     result = (out * a[:, None, None] + dl[:, None, None]).astype(np.float32).reshape(shape)
