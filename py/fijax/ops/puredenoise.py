@@ -107,7 +107,7 @@ def _number(value: str, name: str) -> float:
         raise InputError(f"PureDenoise macro option {name}: not a number: {value!r}") from None
 
 
-def parse_macro_options(text: str) -> dict:
+def parse_macro_options(text: str, ignore: tuple[str, ...] = ("image", "output")) -> dict:
     """Map the PureDenoise plugin's macro options onto ``puredenoise`` options.
 
     Accepted (plugin syntax, square brackets or quotes): ``parameters='NF CS'`` (frames, cycle
@@ -116,6 +116,8 @@ def parse_macro_options(text: str) -> dict:
     ``gain=`` (or ``alpha=``), ``offset=`` (``delta=``) and ``sigma=`` keys; plus fijax's
     ``seed=`` and the bare flag ``plugin_compat``. As in the plugin, CS is clamped to 1-10 and
     NF to 1-11, an even NF acts as NF - 1, and a window longer than the stack uses all frames.
+
+    ``ignore`` lists keys handled by the caller (the input image and the output title).
 
     Returns
     -------
@@ -127,7 +129,7 @@ def parse_macro_options(text: str) -> dict:
     InputError
         For unknown keys, malformed numbers or an unknown estimation mode.
     """
-    pairs = _macro_pairs(text)
+    pairs = {k: v for k, v in _macro_pairs(text).items() if k not in ignore}
     known = {"parameters", "estimation", "gain", "alpha", "offset", "delta", "sigma", "seed", "plugin_compat"}
     unknown = sorted(set(pairs) - known)
     if unknown:
