@@ -14,6 +14,8 @@ Presets (:func:`preset`):
     n2v: kernel 3, MSE, BatchNorm, batch 128) — meant for a GPU.
 ``n2v-fast``
     This project's faster N2V recipe: denser masking, warm-up + cosine learning-rate decay.
+``seg``
+    3-class instance segmentation (task ``seg``): depth 3, kernel 3, 32 filters, dropout 0.1.
 """
 
 from __future__ import annotations
@@ -139,6 +141,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "n2v-fast": dict(depth=2, kernel=3, filters=32, patch_size=(64, 64), batch_size=16, epochs=20,
                      steps_per_epoch=50, learning_rate=2e-3, loss="mse", mask_percent=1.5,
                      lr_schedule="cosine", warmup_steps=20),
+    # 3-class instance segmentation (fijax.engine.segmentation): StarDist's backbone (depth 3, 3x3,
+    # 32 filters), dropout 0.1 so Monte-Carlo samples give per-object confidence
+    "seg": dict(depth=3, kernel=3, filters=32, patch_size=(64, 64), batch_size=16, epochs=100,
+                steps_per_epoch=100, learning_rate=3e-4, dropout=0.1, background_threshold=None),
 }
 
 

@@ -82,6 +82,16 @@ class Task:
         """How each output of :meth:`outputs` is mapped back to image units."""
         return {"prediction": "intensity"}
 
+    def finalize(self, config: TrainConfig, trained, split, run_dir, progress) -> dict:
+        """After the last epoch, before registration: task-specific tuning and QC (default: none).
+
+        ``trained`` is the selected network (:class:`~fijax.engine.model.TrainedModel`), ``split``
+        the :class:`~fijax.engine.data.Split` with the full validation samples, ``run_dir`` the run
+        folder. Returns ``{"card": {...}, "metrics": {...}, "files": [names in run_dir]}`` (all
+        optional): merged into the model card / metrics, the files registered with the model.
+        """
+        return {}
+
 
 def _reduce(err: jax.Array, loss: str) -> jax.Array:
     return jnp.mean(jnp.abs(err)) if loss == "mae" else jnp.mean(err * err)
@@ -252,15 +262,23 @@ def register_task(task: Task) -> Task:
     return task
 
 
+#: Tasks defined in other modules, imported on first use (they call :func:`register_task`).
+_LAZY_TASKS: dict[str, str] = {"seg": "fijax.engine.segmentation"}
+
+
 def get_task(name: str) -> Task:
     """Return the registered task ``name``; unknown names raise :class:`NotFoundError`."""
+    if name not in _TASKS and name in _LAZY_TASKS:
+        import importlib
+
+        importlib.import_module(_LAZY_TASKS[name])
     if name not in _TASKS:
         raise NotFoundError(f"unknown task {name!r}; known: {', '.join(sorted(_TASKS))}")
     return _TASKS[name]
 
 
 def known_tasks() -> list[str]:
-    return sorted(_TASKS)
+    return sorted(set(_TASKS) | set(_LAZY_TASKS))
 
 
 for _t in (CareTask(), N2VTask(), N2V2Task()):

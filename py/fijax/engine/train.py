@@ -512,11 +512,16 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
             "versions": versions, "device": device_description(), "seed": cfg.seed, "data": data_desc,
             "metrics": metrics, "training_seconds": round(elapsed, 3), "parent": parent_info,
             "log_csv": "log.csv", "weights_file": "weights.npz", "selected_weights": chosen}
+    # task-specific tuning and QC on the validation split (segmentation: thresholds, matching)
+    finished = task.finalize(cfg, TrainedModel.from_folder(rdir), split, rdir, progress) or {}
+    metrics.update(finished.get("metrics", {}))
+    card.update(finished.get("card", {}))
     trained = TrainedModel.from_folder(rdir)
     record = None
     if register:
         files = {"weights.npz": rdir / "weights.npz", "weights_last.npz": rdir / "weights_last.npz",
                  "config.json": rdir / "config.json", "log.csv": rdir / "log.csv"}
+        files.update({f: rdir / f for f in finished.get("files", ())})
         if (rdir / "weights_best.npz").is_file():
             files["weights_best.npz"] = rdir / "weights_best.npz"
         record = registry.register(name, files, card)
