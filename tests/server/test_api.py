@@ -272,3 +272,38 @@ def _wait_state(client, job_id: str, state: str, timeout: float = 20.0) -> None:
     while client.job(job_id)["state"] != state:
         assert time.monotonic() < deadline, f"job never reached {state}: {json.dumps(client.job(job_id))}"
         time.sleep(0.05)
+
+
+# -- FiJAX commands over HTTP (what the shim's HTTP transport calls) -------------------------
+def test_command_endpoints(server, image):
+    from fijax import ops
+
+    auth = {"Authorization": f"token {server.token}"}
+    listing = httpx.get(f"{server.url}/commands", headers=auth).json()
+    labels = {c["label"]: c for c in listing["commands"]}
+    assert labels["FiJAX Gaussian"]["inputs"] == ["image"] and "version" in listing["functions"]
+    assert listing["operations"]["test_pair_mse"] == ["prediction", "target"]
+    r = httpx.post(f"{server.url}/commands/run", headers=auth, timeout=60,
+                   data={"command": "FiJAX Gaussian", "options": "sigma=1.5 output=[blurred cells]"},
+                   files={"image": ("x.tif", _tiff(image), "image/tiff")})
+    assert r.status_code == 200, r.text
+    (name, info), = r.json()["result"]["images"].items()
+    assert info["title"] == "blurred cells"
+    got = httpx.get(f"{server.url}{info['url']}", headers=auth)
+    expected = ops.get("gaussian")({"image": Image(image)}, {"sigma": 1.5}).images
+    np.testing.assert_allclose(tifffile.imread(io.BytesIO(got.content)), next(iter(expected.values())).data,
+                               rtol=1e-5, atol=1e-6)
+    r = httpx.post(f"{server.url}/commands/call", headers=auth, timeout=60,
+                   data={"function": "test_pair_mse", "args": ["prediction=p target=t", "mse"]},
+                   files={"prediction": ("p.tif", _tiff(image), "image/tiff"),
+                          "target": ("t.tif", _tiff(np.zeros_like(image)), "image/tiff")})
+    assert float(r.json()["result"]["values"]["text"]) == pytest.approx(float(np.mean(image.astype(np.float64) ** 2)))
+    bad = [({"command": "FiJAX Nope"}, 404, "unknown FiJAX command"),
+           ({"command": "FiJAX Gaussian", "options": "Sigma=2"}, 400, "lowercase"),
+           ({"command": "FiJAX Gaussian", "options": "radius=2"}, 400, "sigma")]
+    for data, status, words in bad:
+        r = httpx.post(f"{server.url}/commands/run", headers=auth, data=data, timeout=60,
+                       files={"image": ("x.tif", _tiff(image), "image/tiff")})
+        assert r.status_code == status and words in r.json()["detail"], r.text
+    r = httpx.post(f"{server.url}/commands/call", headers=auth, data={"function": "nope"})
+    assert r.status_code == 404

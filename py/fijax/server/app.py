@@ -256,6 +256,33 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(op_table)) or 'none'}")
         return describe(op_table[name])
 
+    async def accept(uploads: dict[str, UploadFile], kind: str, name: str, options: dict[str, Any],
+                     long_running: bool, code: str | None = None) -> Job:
+        """Save the uploads (checked TIFFs) in a new job folder and insert the job; on failure leave nothing."""
+        job_id = new_job_id()
+        folder = jobs_dir / job_id
+        try:
+            files, taken = {}, set()
+            for key, upload in uploads.items():
+                rel = f"inputs/{safe_name(key, taken)}.tif"
+                await run_in_threadpool(_save_upload, upload, folder / rel, f"image {key!r}", config.max_pixels)
+                files[key] = rel
+            if code is not None:
+                with atomic_path(folder / "macro.ijm") as tmp:
+                    tmp.write_text(code)
+            return store().create(kind, name, options, files, long_running, job_id=job_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def payload_for(job: Job) -> dict[str, Any]:
+        """The worker's task for a job row (new or resumed): everything is in the row and its folder."""
+        payload = {"job_id": job.id, "kind": job.kind, "name": job.name, "options": job.options,
+                   "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir)}
+        if job.kind == "macro":
+            payload["code"] = (job.dir / "macro.ijm").read_text()
+        return payload
+
     async def submit(job: Job, payload: dict[str, Any], wait: bool, timeout: float | None) -> Response:
         future = supervisor().submit(job, payload, timeout)
         if not wait:
@@ -299,23 +326,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise InputError(f"{name!r} needs input image(s): {', '.join(missing)} (multipart TIFF parts)")
         parsed = op.parse_options(options)  # InputError → 400 before anything is queued
         options = parsed.model_dump(mode="json")
-        job_id = new_job_id()
-        folder = jobs_dir / job_id
-        try:
-            files = {}
-            for key, upload in uploads.items():
-                target = folder / "inputs" / f"{key}.tif"
-                await run_in_threadpool(_save_upload, upload, target, f"input {key!r}", config.max_pixels)
-                files[key] = str(target)
-            job = store().create("op", name, options, {k: f"inputs/{k}.tif" for k in files}, op.long_running,
-                                 job_id=job_id)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        payload = {"job_id": job.id, "kind": "op", "name": name, "options": options, "inputs": files,
-                   "dir": str(folder)}
+        job = await accept(uploads, "op", name, options, op.long_running)
         soft = timeout or (config.job_timeout if op.long_running else config.timeout)
-        return await submit(job, payload, (not op.long_running) if wait is None else wait, soft)
+        return await submit(job, payload_for(job), (not op.long_running) if wait is None else wait, soft)
 
     def op_body_schema(op) -> dict[str, Any]:
         props: dict[str, Any] = {k: {"type": "string", "format": "binary", "description": "TIFF image"}
@@ -378,23 +391,99 @@ def create_app(config: ServerConfig) -> FastAPI:
         titles = [t for t, _ in uploads]
         if len(set(titles)) != len(titles):
             raise InputError("macro: two images have the same title")
-        job_id = new_job_id()
-        folder = jobs_dir / job_id
+        if len(code) > 1 << 20:
+            raise LimitError("macro: the code is longer than 1 MiB")
+        job = await accept(dict(uploads), "macro", "macro", {}, False, code=code)
+        return await submit(job, payload_for(job), wait, timeout or config.timeout)
+
+    # -- FiJAX commands for a desktop Fiji (the shim's HTTP transport) --------------------
+    def command_table():
         try:
-            files, taken = {}, set()
-            for title, upload in uploads:
-                target = folder / "inputs" / f"{safe_name(title, taken)}.tif"
-                await run_in_threadpool(_save_upload, upload, target, f"image {title!r}", config.max_pixels)
-                files[title] = str(target)
-            job = store().create("macro", "macro", {}, {t: str(Path(p).relative_to(folder)) for t, p in files.items()},
-                                 False, job_id=job_id)
-            (folder / "macro.ijm").write_text(code)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        payload = {"job_id": job.id, "kind": "macro", "name": "macro", "options": {}, "inputs": files,
-                   "dir": str(folder), "code": code}
-        return await submit(job, payload, wait, timeout or config.timeout)
+            from fijax.bridge import commands
+
+            return commands, commands.load_all()
+        except Exception as exc:  # noqa: BLE001 - no bridge here: commands are simply not served
+            raise NotFoundError(f"FiJAX macro commands are not available on this server ({exc})") from exc
+
+    async def read_parts(request: Request, text_fields: tuple[str, ...]) -> tuple[dict[str, list[str]],
+                                                                                  dict[str, UploadFile]]:
+        form, _ = await read_form(request)
+        texts: dict[str, list[str]] = {k: [] for k in text_fields}
+        uploads: dict[str, UploadFile] = {}
+        for key, value in (form.multi_items() if form is not None else []):
+            if key in text_fields:
+                if isinstance(value, UploadFile):
+                    raise InputError(f"field {key!r} must be text, not a file")
+                texts[key].append(value)
+            elif isinstance(value, UploadFile):
+                if key in uploads:
+                    raise InputError(f"image {key!r} given twice")
+                uploads[key] = value
+            else:
+                raise InputError(f"unexpected text field {key!r}; text fields: {', '.join(text_fields)}")
+        return texts, uploads
+
+    @app.get("/commands", summary="FiJAX macro commands, call() functions and operations (for the shim's HTTP "
+                                  "transport)", tags=["commands"])
+    def list_commands() -> dict[str, Any]:
+        commands, table = command_table()
+        return {"commands": [{"label": c.label, "inputs": list(c.inputs), "optional_inputs": list(c.optional_inputs),
+                              "required": list(c.required), "summary": c.summary, "op": c.op}
+                             for c in sorted(table.values(), key=lambda c: c.label)],
+                "functions": sorted(commands.functions()),
+                "operations": {n: list(op.inputs + op.optional_inputs) for n, op in sorted(op_table.items())}}
+
+    command_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["command"],
+        "properties": {"command": {"type": "string", "description": "command label, e.g. 'FiJAX Gaussian'"},
+                       "options": {"type": "string", "description": "macro options, e.g. 'sigma=2 output=blurred'"}},
+        "additionalProperties": {"type": "string", "format": "binary",
+                                 "description": "input images (TIFF) named by their option key"}}}}}}
+
+    @app.post("/commands/run", summary="Run a FiJAX macro command on TIFF images (desktop Fiji)", tags=["commands"],
+              openapi_extra=command_body)
+    async def run_command(request: Request, timeout: float | None = timeout_q) -> Response:
+        commands, table = command_table()
+        texts, uploads = await read_parts(request, ("command", "options"))
+        if len(texts["command"]) != 1 or len(texts["options"]) > 1:
+            raise InputError("send exactly one 'command' field (and at most one 'options' field)")
+        label, raw = texts["command"][0], (texts["options"] or [""])[0]
+        if label not in table:
+            raise NotFoundError(f"unknown FiJAX command {label!r}; known: {', '.join(sorted(table)) or 'none'}")
+        cmd = table[label]
+        commands.split_call(cmd, raw)  # bad options → 400 before anything is queued
+        unknown = [k for k in uploads if k not in cmd.inputs]
+        if unknown:
+            raise InputError(f"{label}: no image option {unknown[0]!r}; image options: {', '.join(cmd.inputs) or 'none'}")
+        job = await accept(uploads, "command", label, {"options": raw}, False)
+        return await submit(job, payload_for(job), True, timeout or config.timeout)
+
+    call_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["function"],
+        "properties": {"function": {"type": "string"},
+                       "args": {"type": "array", "items": {"type": "string"}, "description": "string arguments"}},
+        "additionalProperties": {"type": "string", "format": "binary",
+                                 "description": "input images (TIFF) named by the operation's input names"}}}}}}
+
+    @app.post("/commands/call", summary="Evaluate a macro call(\"fijax.ij.Bridge.call\", ...) (desktop Fiji)",
+              tags=["commands"], openapi_extra=call_body)
+    async def call_function(request: Request, timeout: float | None = timeout_q) -> Response:
+        commands, _ = command_table()
+        texts, uploads = await read_parts(request, ("function", "args"))
+        if len(texts["function"]) != 1:
+            raise InputError("send exactly one 'function' field")
+        function = texts["function"][0]
+        if function not in commands.functions():
+            if function not in op_table:
+                raise NotFoundError(f"unknown function {function!r} for call(); known: "
+                                    f"{', '.join(sorted(commands.functions()))} and the operations "
+                                    f"{', '.join(sorted(op_table))}")
+            op = op_table[function]
+            unknown = [k for k in uploads if k not in op.inputs + op.optional_inputs]
+            if unknown:
+                raise InputError(f"{function!r} takes no image {unknown[0]!r}")
+        job = await accept(uploads, "call", function, {"args": texts["args"]}, False)
+        return await submit(job, payload_for(job), True, timeout or config.timeout)
 
     # -- jobs ------------------------------------------------------------------------------
     @app.get("/jobs", summary="List jobs, newest first", tags=["jobs"])
@@ -429,12 +518,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
         job = store().requeue(job_id)
         store().log(job_id, "resumed")
-        payload = {"job_id": job.id, "kind": job.kind, "name": job.name, "options": job.options,
-                   "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir)}
-        if job.kind == "macro":
-            payload["code"] = (job.dir / "macro.ijm").read_text()
         soft = config.job_timeout if job.long_running else config.timeout
-        supervisor().submit(job, payload, soft)
+        supervisor().submit(job, payload_for(job), soft)
         return job_view(job)
 
     @app.get("/jobs/{job_id}/log", summary="Log lines of a job", tags=["jobs"])

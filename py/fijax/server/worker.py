@@ -140,13 +140,18 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
     def cancelled() -> bool:
         return bool(cancel_flag.value)
 
+    ctx = OpContext(out_dir=artifacts, progress=progress, is_cancelled=cancelled)
     if task["kind"] == "macro":
         images, table, values, files, log = _run_macro(task["code"], inputs, cancelled)
         if log:
             conn.send(("log", task["job_id"], "macro", log))
+    elif task["kind"] == "command":
+        images, table, values, files = _run_command(task["name"], task["options"].get("options", ""), inputs, ctx)
+    elif task["kind"] == "call":
+        images, table, values, files = {}, [], {"text": _run_call(task["name"], task["options"].get("args", []),
+                                                                  inputs, ctx)}, {}
     else:
         op = get(task["name"])
-        ctx = OpContext(out_dir=artifacts, progress=progress, is_cancelled=cancelled)
         result = op(inputs, task["options"], ctx)
         images, table, values, files = result.images, result.table, result.values, result.files
     taken: set[str] = set()
@@ -214,3 +219,69 @@ def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, di
     values = dict(getattr(res, "values", {}) or {})
     log = getattr(res, "log", "") or ""
     return images, list(table), values, {}, str(log)
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool) or getattr(v, "shape", None) == ()
+
+
+def _run_command(label: str, raw_options: str, inputs: dict, ctx) -> tuple[dict, list, dict, dict]:
+    """Run a FiJAX macro command for a desktop Fiji (the HTTP twin of the in-process transport).
+
+    ``inputs`` are keyed by the command's option keys; output titles and Results rows follow
+    the in-process rules (``fijax.bridge.transport.PythonTransport.to_java_result``): the first
+    image is titled ``output=`` (others ``<output>-<name>``), the table or else the scalar
+    values make the rows, and the values are echoed as ``key=value`` in ``message``.
+    """
+    from fijax.bridge import commands
+    from fijax.ops import OpResult
+
+    cmd = commands.get(label)
+    opts, output = commands.split_call(cmd, raw_options)
+    unknown = [k for k in inputs if k not in cmd.inputs]
+    if unknown:
+        raise InputError(f"{label}: no image option {unknown[0]!r}; image options: {', '.join(cmd.inputs) or 'none'}")
+    images = {cmd.inputs[key]: image for key, image in inputs.items()}
+    keys = list(cmd.inputs)
+    missing = [k for k in keys if cmd.inputs[k] not in images and k not in cmd.optional_inputs]
+    if missing:
+        raise InputError(f"{label}: missing input image(s) for option(s): {', '.join(k + '=' for k in missing)}")
+    call = commands.CommandCall(label=label, options=opts, images=images, output=output, raw_options=raw_options,
+                                ctx=ctx)
+    result = cmd.func(call) or OpResult()
+    titled = {}
+    for i, (name, image) in enumerate(result.images.items()):
+        title = output if (i == 0 and output) else (f"{output}-{name}" if output else name)
+        titled[title] = image.with_data(image.data, title=title)
+    values = {k: v for k, v in result.values.items() if _scalar(v)}
+    rows = list(result.table) or ([values] if values else [])
+    message = " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items())
+    return titled, rows, {**result.values, "message": message}, result.files
+
+
+def _run_call(function: str, args: list[str], inputs: dict, ctx) -> str:
+    """Evaluate a macro ``call("fijax.ij.Bridge.call", function, args...)`` for a desktop Fiji."""
+    from fijax import ops
+    from fijax.bridge import commands
+
+    funcs = commands.functions()
+    if function in funcs:
+        if inputs:
+            raise InputError(f"function {function!r} takes no images")
+        return commands.scalar_text(funcs[function](*args))
+    try:
+        operation = ops.get(function)
+    except NotFoundError:
+        raise NotFoundError(f"unknown function {function!r} for call(); known: {', '.join(sorted(funcs))} and the "
+                            f"operations {', '.join(sorted(ops.load_all()))}") from None
+    parsed = commands.parse_options(args[0] if args else "")
+    for name in operation.inputs + operation.optional_inputs:
+        parsed.pop(name, None)  # image titles: the images themselves came as TIFF parts
+    values = operation(inputs, parsed, ctx).values
+    if len(args) > 1 and args[1]:
+        if args[1] not in values:
+            raise InputError(f"{function!r} gives no value {args[1]!r}; it gives: {', '.join(values)}")
+        return commands.scalar_text(values[args[1]])
+    if len(values) == 1:
+        return commands.scalar_text(next(iter(values.values())))
+    return " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items() if _scalar(v))
