@@ -109,6 +109,9 @@ def describe_data(sources: Sequence, targets: Sequence | None, files: dict | Non
             if img.pixel_size is not None:
                 d["pixel_size"] = list(img.pixel_size)
                 d["unit"] = img.unit
+            meta = {k: v for k, v in img.metadata.items() if isinstance(v, str | int | float | bool)}
+            if meta:  # microscope/ImageJ metadata found in the file (for reports)
+                d["metadata"] = meta
         return d
 
     desc: dict[str, Any] = {"sources": [one(s, i) for i, s in enumerate(sources)]}
@@ -487,6 +490,11 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
     chosen = "weights_best.npz" if (cfg.select == "best" and (rdir / "weights_best.npz").is_file()) \
         else "weights_last.npz"
     shutil.copyfile(rdir / chosen, rdir / "weights.npz")
+    # a few (normalised) validation patches travel with the model: report figures, bioimage.io test tensors
+    examples = {"source": np.asarray(val_x[:4])}
+    if val_y is not None:
+        examples["target"] = np.asarray(val_y[:4])
+    save_npz(rdir / "examples.npz", examples, {"normalized": True, "origin": "validation patches"})
     final = history[-1] if history else {}
     metrics = {"loss": final.get("loss"), "val_loss": final.get("val_loss"), "best_val_loss":
                best_val if math.isfinite(best_val) else None, "best_epoch": best_epoch,
@@ -520,7 +528,8 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
     record = None
     if register:
         files = {"weights.npz": rdir / "weights.npz", "weights_last.npz": rdir / "weights_last.npz",
-                 "config.json": rdir / "config.json", "log.csv": rdir / "log.csv"}
+                 "config.json": rdir / "config.json", "log.csv": rdir / "log.csv",
+                 "examples.npz": rdir / "examples.npz"}
         files.update({f: rdir / f for f in finished.get("files", ())})
         if (rdir / "weights_best.npz").is_file():
             files["weights_best.npz"] = rdir / "weights_best.npz"
