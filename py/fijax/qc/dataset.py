@@ -1,0 +1,581 @@
+"""QC of whole datasets: pairing files, metrics tables, TIFF maps, PNG panels, verdicts, comparisons.
+
+Outputs of :func:`qc_dataset` in ``out_dir`` (all written atomically)
+--------------------------------------------------------------------
+``metrics.csv``
+    One row per image (2D) or per 2D slice (stacks, 3D; leading axes flattened), columns
+    :data:`METRIC_COLUMNS`: ``file, slice, verdict``, then for ``pred`` (prediction vs GT) and
+    ``source`` (source vs GT) each of ``ssim, psnr, rmse, nrmse, sqrt_mae``, then
+    ``ssim_gain = pred_ssim - source_ssim`` and ``psnr_gain``. ``sqrt_mae`` is
+    ZeroCostDL4Mic's "NRMSE" (sqrt of the mean absolute error); ``nrmse`` is scikit-image's
+    euclidean NRMSE. Source columns are empty without a source.
+``images.csv``
+    One row per file: ``file, n_slices, verdict`` and the slice means of every metric column.
+``summary.json``
+    Dataset means, the dataset verdict, :data:`VERDICT_RULE`, the options (normalisation, data
+    range, SSIM settings), input file names with sha256, library versions and the UTC date.
+``maps/``
+    ``SSIM_GTvsPrediction_<name>.tif``, ``RSE_GTvsPrediction_<name>.tif`` and, with a source,
+    ``SSIM_GTvsSource_<name>.tif``, ``RSE_GTvsSource_<name>.tif``: float32, same axes as the input
+    (ZeroCostDL4Mic's names).
+``panels/<name>.png``
+    GT, source, prediction; SSIM maps; RSE maps, with colour bars (middle slice of a stack).
+
+Metrics follow ZeroCostDL4Mic by default (``normalize=True``): each (GT, image) slice pair is
+normalised with :func:`fijax.qc.norm_minmse` and measured with ``data_range=1``; SSIM uses the
+Wang et al. settings. ``normalize=False`` measures raw pixels with ``data_range``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fijax.errors import CancelledError, InputError
+from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, write_tiff
+from fijax.qc.restoration import restoration_metrics
+from fijax.qc.segmentation import aggregate_matching, matching, semantic_iou
+
+__all__ = [
+    "COMPARE_COLUMNS", "DEFAULT_LABEL_THRESHOLDS", "LABEL_COLUMNS", "METRIC_COLUMNS", "METRICS", "VERDICT_RULE",
+    "QCResult", "compare_methods", "load_set", "qc_dataset", "qc_labels_dataset", "verdict",
+]
+
+#: Metrics computed for prediction-vs-GT (``pred_*``) and source-vs-GT (``source_*``).
+METRICS = ("ssim", "psnr", "rmse", "nrmse", "sqrt_mae")
+
+#: Columns of ``metrics.csv`` (one row per 2D image or slice).
+METRIC_COLUMNS = (
+    ["file", "slice", "verdict"]
+    + [f"{who}_{m}" for m in METRICS for who in ("pred", "source")]
+    + ["ssim_gain", "psnr_gain"]
+)
+
+#: The verdict rule, stated in ``summary.json``, the docs and the CLI output.
+VERDICT_RULE = (
+    "'improves' only when the prediction is closer to the ground truth than the source on BOTH "
+    "SSIM and PSNR (pred_ssim > source_ssim and pred_psnr > source_psnr, same normalisation); "
+    "otherwise 'does not improve'. Per slice on its own values, per image on the mean over its "
+    "slices, for the dataset on the mean over all slices of all images. Without a source: 'no source'."
+)
+
+IMPROVES = "improves"
+DOES_NOT_IMPROVE = "does not improve"
+NO_SOURCE = "no source"
+
+#: Default threshold sweep of label QC.
+DEFAULT_LABEL_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+#: Columns of label QC's ``matching.csv`` (one row per image and threshold).
+LABEL_COLUMNS = ["file", "criterion", "thresh", "tp", "fp", "fn", "precision", "recall", "accuracy", "f1",
+                 "n_true", "n_pred", "mean_true_score", "mean_matched_score", "panoptic_quality",
+                 "foreground_iou"]
+
+#: Columns of ``compare.csv`` (one row per method, best first).
+COMPARE_COLUMNS = ["rank", "method", "n_slices"] + [f"mean_{m}" for m in METRICS] + ["verdict_vs_source"]
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def verdict(pred_ssim: float, pred_psnr: float, source_ssim: float | None, source_psnr: float | None) -> str:
+    """Apply :data:`VERDICT_RULE` to one set of (mean) metrics."""
+    if source_ssim is None or source_psnr is None or _missing(source_ssim) or _missing(source_psnr):
+        return NO_SOURCE
+    return IMPROVES if (pred_ssim > source_ssim and pred_psnr > source_psnr) else DOES_NOT_IMPROVE
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@dataclass
+class QCResult:
+    """What a dataset QC returns (and, with ``out_dir``, wrote).
+
+    Attributes
+    ----------
+    rows : list of dict
+        One dict per table row (``metrics.csv`` / ``matching.csv`` / ``compare.csv`` columns).
+    images : list of dict
+        Per-image rows (``images.csv``) or, for comparisons, per (method, image, slice) rows.
+    summary : dict
+        Contents of ``summary.json``.
+    files : dict of str to Path
+        Written files by role (``metrics``, ``summary``, ``panel:<name>``, ``map:<kind>:<name>`` ...).
+    maps : dict
+        In-memory SSIM/RSE maps by name when ``keep_maps=True`` (used by the ``qc`` operation).
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and pairing
+# ---------------------------------------------------------------------------------------------
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256_array(a: np.ndarray) -> str:
+    h = hashlib.sha256(str((a.dtype.str, a.shape)).encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
+    """Load one side of a dataset: a TIFF file, a folder of TIFFs, an array/Image, or a name→array map.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{name: Image}`` (name = file stem) and ``{name: sha256}`` (of the file, or of the pixels).
+    """
+    if isinstance(spec, Image | np.ndarray):
+        img = spec if isinstance(spec, Image) else Image(np.asarray(spec))
+        return {img.title or "image": img}, {img.title or "image": _sha256_array(img.data)}
+    if isinstance(spec, Mapping):
+        images, hashes = {}, {}
+        for name, value in spec.items():
+            img = value if isinstance(value, Image) else Image(np.asarray(value), title=str(name))
+            images[str(name)] = img
+            hashes[str(name)] = _sha256_array(img.data)
+        if not images:
+            raise InputError(f"{role}: no images given")
+        return images, hashes
+    if isinstance(spec, str | os.PathLike):
+        path = Path(spec)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in _TIFF_SUFFIXES and p.is_file()
+                           and not p.name.startswith("."))
+            if not files:
+                raise InputError(f"{role}: no .tif/.tiff files in folder {path}")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise InputError(f"{role}: no such file or folder: {path}")
+        images, hashes = {}, {}
+        for f in files:
+            if f.stem in images:
+                raise InputError(f"{role}: two files named {f.stem!r} (.tif and .tiff) in {path}")
+            images[f.stem] = read_tiff(f)
+            hashes[f.stem] = _sha256_file(f)
+        return images, hashes
+    raise InputError(f"{role}: expected a TIFF file, a folder, an array or a mapping of arrays, "
+                     f"got {type(spec).__name__}")
+
+
+def _pair(gt: dict[str, Image], other: dict[str, Image], role: str) -> dict[str, Image]:
+    """Match ``other`` to the GT names; a single file on each side pairs regardless of its name."""
+    if len(gt) == 1 and len(other) == 1:
+        return {next(iter(gt)): next(iter(other.values()))}
+    missing = [n for n in gt if n not in other]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise InputError(f"{role}: no file with the same name as GT image(s) {shown}")
+    return {n: other[n] for n in gt}
+
+
+def _planes(img: Image, role: str, name: str) -> np.ndarray:
+    if img.data.ndim < 2 or img.axes[-2:] != "YX":
+        raise InputError(f"{name} ({role}): expected Y and X as the last axes, got axes {img.axes!r}")
+    return img.data
+
+
+def _check_same_shape(name: str, gt: Image, other: Image, role: str) -> None:
+    if gt.data.shape != other.data.shape:
+        raise InputError(f"{name}: shape mismatch, GT {gt.data.shape} ({gt.axes}) vs {role} "
+                         f"{other.data.shape} ({other.axes})")
+
+
+def _middle_slice(a: np.ndarray) -> tuple[np.ndarray, int]:
+    flat = a.reshape((-1,) + a.shape[-2:])
+    k = flat.shape[0] // 2
+    return flat[k], k
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float | np.floating):
+        return "" if math.isnan(float(v)) else repr(float(v))
+    if isinstance(v, np.integer):
+        return str(int(v))
+    return str(v)
+
+
+def _csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return f if math.isfinite(f) else (None if math.isnan(f) else ("inf" if f > 0 else "-inf"))
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def _provenance() -> dict[str, Any]:
+    from fijax.versions import library_versions
+
+    return {"date_utc": datetime.now(UTC).isoformat(timespec="seconds"), "versions": library_versions()}
+
+
+def _mean(values: Sequence[float]) -> float:
+    vals = [float(v) for v in values if not _missing(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Restoration QC
+# ---------------------------------------------------------------------------------------------
+
+def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.PathLike | None = None, *,
+               normalize: bool = True, data_range: float | None = None, maps: bool = True,
+               panels: bool = True, keep_maps: bool = False,
+               progress: Callable[[float, str], None] | None = None,
+               is_cancelled: Callable[[], bool] | None = None) -> QCResult:
+    """Restoration QC of a dataset: prediction vs GT and (baseline) source vs GT, with verdicts.
+
+    Parameters
+    ----------
+    gt, prediction, source : path, array, Image or mapping
+        A TIFF file, a folder of TIFFs (paired by file name), an array/:class:`~fijax.io.Image`,
+        or ``{name: array}``. ``source`` (the raw input) is optional but needed for verdicts.
+    out_dir : path, optional
+        Where to write ``metrics.csv``, ``images.csv``, ``summary.json``, ``maps/`` and
+        ``panels/`` (see the module docstring). Nothing is written when omitted.
+    normalize : bool
+        ZeroCostDL4Mic protocol (default): :func:`~fijax.qc.norm_minmse` per slice, ``data_range=1``.
+    data_range : float, optional
+        Only with ``normalize=False``; required then for float images.
+    maps, panels : bool
+        Write the TIFF maps / PNG panels (with ``out_dir``).
+    keep_maps : bool
+        Keep the maps in memory in :attr:`QCResult.maps` (``SSIM_GTvsPrediction_<name>`` ...).
+
+    Returns
+    -------
+    QCResult
+        ``rows`` (``metrics.csv``), ``images`` (``images.csv``), ``summary`` (``summary.json``).
+    """
+    progress = progress or (lambda f, m: None)
+    gt_set, gt_hash = load_set(gt, "ground truth")
+    pred_set, pred_hash = load_set(prediction, "prediction")
+    pred_set = _pair(gt_set, pred_set, "prediction")
+    src_set: dict[str, Image] | None = None
+    src_hash: dict[str, str] = {}
+    if source is not None:
+        src_set, src_hash = load_set(source, "source")
+        src_set = _pair(gt_set, src_set, "source")
+    out = Path(out_dir) if out_dir is not None else None
+    result = QCResult()
+    names = list(gt_set)
+    for k, name in enumerate(names):
+        if is_cancelled is not None and is_cancelled():
+            raise CancelledError("QC cancelled")
+        progress(k / len(names), f"QC {name}")
+        g = gt_set[name]
+        _planes(g, "GT", name)
+        p = pred_set[name]
+        _check_same_shape(name, g, p, "prediction")
+        s = src_set[name] if src_set is not None else None
+        if s is not None:
+            _check_same_shape(name, g, s, "source")
+        try:
+            mp = restoration_metrics(g.data, p.data, normalize=normalize, data_range=data_range)
+            ms = (restoration_metrics(g.data, s.data, normalize=normalize, data_range=data_range)
+                  if s is not None else None)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from exc
+        n_slices = mp["ssim"].size
+        img_rows = []
+        for z in range(n_slices):
+            row: dict[str, Any] = {"file": name, "slice": z}
+            for m in METRICS:
+                row[f"pred_{m}"] = float(mp[m][z])
+                row[f"source_{m}"] = float(ms[m][z]) if ms is not None else None
+            if ms is not None:
+                row["ssim_gain"] = row["pred_ssim"] - row["source_ssim"]
+                row["psnr_gain"] = row["pred_psnr"] - row["source_psnr"]
+            row["verdict"] = verdict(row["pred_ssim"], row["pred_psnr"], row["source_ssim"], row["source_psnr"])
+            img_rows.append(row)
+        result.rows.extend(img_rows)
+        summary_row: dict[str, Any] = {"file": name, "n_slices": n_slices}
+        for col in METRIC_COLUMNS[3:]:
+            vals = [r.get(col) for r in img_rows]
+            summary_row[col] = _mean(vals) if any(v is not None for v in vals) else None
+        summary_row["verdict"] = verdict(summary_row["pred_ssim"], summary_row["pred_psnr"],
+                                         summary_row.get("source_ssim"), summary_row.get("source_psnr"))
+        result.images.append(summary_row)
+        map_items = {"SSIM_GTvsPrediction": mp["ssim_map"], "RSE_GTvsPrediction": mp["rse_map"]}
+        if ms is not None:
+            map_items.update({"SSIM_GTvsSource": ms["ssim_map"], "RSE_GTvsSource": ms["rse_map"]})
+        if keep_maps:
+            for kind, arr in map_items.items():
+                result.maps[f"{kind}_{name}"] = arr
+        if out is not None and maps:
+            for kind, arr in map_items.items():
+                target = out / "maps" / f"{kind}_{name}.tif"
+                write_tiff(target, g.with_data(arr.astype(np.float32), title=f"{kind}_{name}"))
+                result.files[f"map:{kind}:{name}"] = target
+        if out is not None and panels:
+            result.files[f"panel:{name}"] = _write_panel(out, name, g, p, s, mp, ms, summary_row, normalize)
+    progress(1.0, "QC done")
+    dataset_row = {}
+    for col in METRIC_COLUMNS[3:]:
+        vals = [r.get(col) for r in result.rows]
+        dataset_row[col] = _mean(vals) if any(v is not None for v in vals) else None
+    dataset_verdict = verdict(dataset_row["pred_ssim"], dataset_row["pred_psnr"],
+                              None if src_set is None else dataset_row["source_ssim"],
+                              None if src_set is None else dataset_row["source_psnr"])
+    n_improved = sum(1 for r in result.images if r["verdict"] == IMPROVES)
+    result.summary = {
+        "kind": "restoration",
+        "verdict": dataset_verdict,
+        "verdict_rule": VERDICT_RULE,
+        "n_images": len(names), "n_slices": len(result.rows), "n_images_improved": n_improved,
+        "means": dataset_row,
+        "images": {r["file"]: r["verdict"] for r in result.images},
+        "options": {"normalize": normalize, "normalization": "norm_minmse (GT percentiles 0.1/99.9, "
+                    "zero-mean, least-squares scale), data_range=1" if normalize else "none",
+                    "data_range": 1.0 if normalize else data_range,
+                    "ssim": {"gaussian_weights": True, "sigma": 1.5, "truncate": 3.5,
+                             "use_sample_covariance": False, "K1": 0.01, "K2": 0.03, "crop": 5,
+                             "padding": "reflect (half-sample symmetric)"},
+                    "sqrt_mae": "ZeroCostDL4Mic 'NRMSE' = sqrt(mean |GT - x|)",
+                    "nrmse": "scikit-image normalized_root_mse, euclidean"},
+        "inputs": {"ground_truth": gt_hash, "prediction": pred_hash, "source": src_hash or None},
+        "columns": METRIC_COLUMNS,
+        **_provenance(),
+    }
+    if out is not None:
+        result.files["metrics"] = atomic_write_text(out / "metrics.csv", _csv_text(METRIC_COLUMNS, result.rows))
+        image_cols = ["file", "n_slices", "verdict"] + METRIC_COLUMNS[3:]
+        result.files["images"] = atomic_write_text(out / "images.csv", _csv_text(image_cols, result.images))
+        result.files["summary"] = atomic_write_text(
+            out / "summary.json", json.dumps(_json_safe(result.summary), indent=2) + "\n")
+    return result
+
+
+def _write_panel(out: Path, name: str, g: Image, p: Image, s: Image | None, mp: dict, ms: dict | None,
+                 summary_row: dict, normalize: bool) -> Path:
+    from fijax.qc.figures import restoration_panel
+
+    gt2, z = _middle_slice(g.data)
+    pred2, _ = _middle_slice(p.data)
+    src2 = _middle_slice(s.data)[0] if s is not None else None
+    maps2 = {"ssim_prediction": _middle_slice(mp["ssim_map"])[0], "rse_prediction": _middle_slice(mp["rse_map"])[0]}
+    metrics: dict[str, Any] = {"prediction": {m: float(mp[m][z]) for m in METRICS}}
+    if ms is not None:
+        maps2.update({"ssim_source": _middle_slice(ms["ssim_map"])[0], "rse_source": _middle_slice(ms["rse_map"])[0]})
+        metrics["source"] = {m: float(ms[m][z]) for m in METRICS}
+    metrics["verdict"] = f"{summary_row['verdict']}\n  (image: mean of {summary_row['n_slices']} slice(s))"
+    n = g.data.reshape((-1,) + g.data.shape[-2:]).shape[0]
+    title = f"{name}" + (f" - slice {z} of {n}" if n > 1 else "") + (
+        " - metrics on norm_minmse-normalised pairs" if normalize else "")
+    png = restoration_panel(title, gt2, pred2, src2, maps2, metrics)
+    return atomic_write_bytes(out / "panels" / f"{name}.png", png)
+
+
+# ---------------------------------------------------------------------------------------------
+# Label QC
+# ---------------------------------------------------------------------------------------------
+
+def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | None = None, *,
+                      thresholds: Sequence[float] = DEFAULT_LABEL_THRESHOLDS, criterion: str = "iou",
+                      plot: bool = True, progress: Callable[[float, str], None] | None = None,
+                      is_cancelled: Callable[[], bool] | None = None) -> QCResult:
+    """Instance-segmentation QC over a threshold sweep (StarDist ``matching`` numbers).
+
+    Label images are matched as a whole (a 3D label volume is matched volumetrically, as
+    StarDist does). One overlap table per image serves every threshold.
+
+    Writes (with ``out_dir``): ``matching.csv`` (:data:`LABEL_COLUMNS`, one row per image and
+    threshold; ``foreground_iou`` is the semantic IoU of the foreground masks),
+    ``matching_dataset.csv`` (pooled over images per threshold, ``file = "(dataset)"``),
+    ``matching_vs_threshold.png`` (precision, recall, F1, accuracy and PQ of the pooled dataset)
+    and ``summary.json``.
+    """
+    progress = progress or (lambda f, m: None)
+    ths = [float(t) for t in thresholds]
+    if not ths:
+        raise InputError("thresholds: give at least one threshold")
+    gt_set, gt_hash = load_set(gt, "ground truth")
+    pred_set, pred_hash = load_set(prediction, "prediction")
+    pred_set = _pair(gt_set, pred_set, "prediction")
+    out = Path(out_dir) if out_dir is not None else None
+    result = QCResult()
+    per_thresh: list[list] = [[] for _ in ths]
+    names = list(gt_set)
+    for k, name in enumerate(names):
+        if is_cancelled is not None and is_cancelled():
+            raise CancelledError("QC cancelled")
+        progress(k / len(names), f"matching {name}")
+        g, p = gt_set[name], pred_set[name]
+        _check_same_shape(name, g, p, "prediction")
+        try:
+            res = matching(g.data, p.data, ths, criterion)  # type: ignore[arg-type]
+            fg = semantic_iou(g.data, p.data)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from exc
+        for i, r in enumerate(res):
+            per_thresh[i].append(r)
+            result.rows.append({"file": name, **r._asdict(), "foreground_iou": fg})
+    progress(1.0, "matching done")
+    dataset_rows = []
+    for rs in per_thresh:
+        d = aggregate_matching(rs, by_image=False)
+        dataset_rows.append({"file": "(dataset)", **d._asdict()})
+    result.images = dataset_rows
+    at_05 = next((r for r in dataset_rows if abs(r["thresh"] - 0.5) < 1e-12), None)
+    result.summary = {
+        "kind": "labels", "criterion": criterion, "thresholds": ths,
+        "matching": "Hungarian (StarDist criterion), match when score >= threshold, pooled over images",
+        "accuracy_definition": "tp / (tp + fp + fn) (DSB-2018 / cellpose 'AP')",
+        "dataset": dataset_rows, "at_0.5": at_05,
+        "inputs": {"ground_truth": gt_hash, "prediction": pred_hash},
+        "columns": LABEL_COLUMNS, **_provenance(),
+    }
+    if out is not None:
+        result.files["matching"] = atomic_write_text(out / "matching.csv", _csv_text(LABEL_COLUMNS, result.rows))
+        cols = [c for c in LABEL_COLUMNS if c != "foreground_iou"] + ["by_image"]
+        result.files["matching_dataset"] = atomic_write_text(out / "matching_dataset.csv",
+                                                             _csv_text(cols, dataset_rows))
+        if plot:
+            from fijax.qc.figures import threshold_curves
+
+            curves = {k: [r[k] for r in dataset_rows]
+                      for k in ("precision", "recall", "f1", "accuracy", "panoptic_quality")}
+            png = threshold_curves(ths, curves, f"{len(names)} image(s), {criterion} matching", criterion)
+            result.files["plot"] = atomic_write_bytes(out / "matching_vs_threshold.png", png)
+        result.files["summary"] = atomic_write_text(out / "summary.json",
+                                                    json.dumps(_json_safe(result.summary), indent=2) + "\n")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Method comparison
+# ---------------------------------------------------------------------------------------------
+
+def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
+                    out_dir: str | os.PathLike | None = None, *, normalize: bool = True,
+                    data_range: float | None = None, plot: bool = True,
+                    progress: Callable[[float, str], None] | None = None,
+                    is_cancelled: Callable[[], bool] | None = None) -> QCResult:
+    """Rank any number of restoration outputs (DL models, PureDenoise, Fiji filters) on one GT.
+
+    Every method (and the source, as the baseline row ``source``) is measured against the GT
+    with the same protocol as :func:`qc_dataset` (by default each pair is normalised with
+    ``norm_minmse``, so outputs in different intensity units compare fairly). Methods are ranked
+    by mean SSIM over all slices, ties broken by mean PSNR.
+
+    Writes (with ``out_dir``): ``compare.csv`` (:data:`COMPARE_COLUMNS`, best first;
+    ``verdict_vs_source`` applies :data:`VERDICT_RULE` to the method's means),
+    ``compare_per_image.csv`` (``method, file, slice`` and each metric), ``compare.png`` and
+    ``summary.json``.
+    """
+    progress = progress or (lambda f, m: None)
+    if not methods:
+        raise InputError("compare: give at least one method (NAME=PATH)")
+    bad = [n for n in methods if not str(n).strip() or str(n) == "source"]
+    if bad:
+        raise InputError(f"compare: invalid method name(s) {bad!r} ('source' is reserved for the baseline)")
+    gt_set, gt_hash = load_set(gt, "ground truth")
+    entries: dict[str, dict[str, Image]] = {}
+    hashes: dict[str, dict[str, str]] = {}
+    for name, spec in methods.items():
+        imgs, h = load_set(spec, f"method {name}")
+        entries[str(name)] = _pair(gt_set, imgs, f"method {name}")
+        hashes[str(name)] = h
+    if source is not None:
+        imgs, h = load_set(source, "source")
+        entries = {"source": _pair(gt_set, imgs, "source"), **entries}
+        hashes["source"] = h
+    per_method: dict[str, dict[str, list[float]]] = {m: {k: [] for k in METRICS} for m in entries}
+    long_rows: list[dict[str, Any]] = []
+    total = len(entries) * len(gt_set)
+    step = 0
+    for method, imgs in entries.items():
+        for name, g in gt_set.items():
+            if is_cancelled is not None and is_cancelled():
+                raise CancelledError("comparison cancelled")
+            progress(step / total, f"{method}: {name}")
+            step += 1
+            x = imgs[name]
+            _check_same_shape(name, g, x, f"method {method}")
+            try:
+                m = restoration_metrics(g.data, x.data, normalize=normalize, data_range=data_range, maps=False)
+            except InputError as exc:
+                raise InputError(f"{method} / {name}: {exc}") from exc
+            for z in range(m["ssim"].size):
+                row = {"method": method, "file": name, "slice": z, **{k: float(m[k][z]) for k in METRICS}}
+                long_rows.append(row)
+                for k in METRICS:
+                    per_method[method][k].append(row[k])
+    progress(1.0, "comparison done")
+    src_means = ({k: _mean(per_method["source"][k]) for k in METRICS} if "source" in entries else None)
+    ranking = []
+    for method in entries:
+        means = {k: _mean(per_method[method][k]) for k in METRICS}
+        v = ("baseline" if method == "source" else
+             verdict(means["ssim"], means["psnr"], src_means["ssim"] if src_means else None,
+                     src_means["psnr"] if src_means else None))
+        ranking.append({"method": method, "n_slices": len(per_method[method]["ssim"]),
+                        **{f"mean_{k}": means[k] for k in METRICS}, "verdict_vs_source": v})
+    ranking.sort(key=lambda r: (-r["mean_ssim"], -r["mean_psnr"]))
+    for i, r in enumerate(ranking, start=1):
+        r["rank"] = i
+    result = QCResult(rows=ranking, images=long_rows)
+    result.summary = {
+        "kind": "compare", "ranking": ranking, "ranked_by": "mean SSIM over all slices, ties by mean PSNR",
+        "verdict_rule": VERDICT_RULE, "baseline": "source" if src_means else None,
+        "options": {"normalize": normalize, "data_range": 1.0 if normalize else data_range},
+        "inputs": {"ground_truth": gt_hash, **hashes}, "columns": COMPARE_COLUMNS, **_provenance(),
+    }
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        result.files["compare"] = atomic_write_text(out / "compare.csv", _csv_text(COMPARE_COLUMNS, ranking))
+        result.files["per_image"] = atomic_write_text(
+            out / "compare_per_image.csv", _csv_text(["method", "file", "slice", *METRICS], long_rows))
+        if plot:
+            from fijax.qc.figures import comparison_chart
+
+            order = [r["method"] for r in ranking]
+            png = comparison_chart(order, per_method, f"{len(gt_set)} image(s) vs ground truth, ranked by SSIM")
+            result.files["plot"] = atomic_write_bytes(out / "compare.png", png)
+        result.files["summary"] = atomic_write_text(out / "summary.json",
+                                                    json.dumps(_json_safe(result.summary), indent=2) + "\n")
+    return result
