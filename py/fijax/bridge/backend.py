@@ -221,11 +221,14 @@ class Backend:
                 if not keep_open:
                     self.close_all()
 
-    def run_script(self, code: str, language: str, inputs: dict[str, Image] | None = None) -> MacroResult:
-        """Run a script in another language (a later issue); only ``"ijm"``/``"macro"`` for now."""
+    def run_script(self, code: str, language: str, inputs: dict[str, Image] | None = None,
+                   params: dict[str, str] | None = None, name: str = "script"):
+        """Run a Groovy/JavaScript/BeanShell script (or a macro); see :func:`fijax.bridge.scripts.run_script`."""
         if language.lower() in ("ijm", "macro", "imagej macro"):
             return self.run_macro(code, inputs)
-        raise InputError(f"script language {language!r} is not supported yet (only the ImageJ macro language)")
+        from fijax.bridge.scripts import run_script
+
+        return run_script(self, code, language, inputs, params, name)
 
     def _drain_log(self) -> str:
         hooks = jvm.hooks()
