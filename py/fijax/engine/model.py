@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flax import nnx
 
 from fijax.engine.checkpoint import assign_model_arrays, load_npz
 from fijax.engine.config import TrainConfig, make_config
 from fijax.engine.tasks import Task, get_task
-from fijax.engine.unet import UNet, UNetSpec
+from fijax.engine.unet import UNet, UNetSpec, make_unet
 from fijax.errors import InputError
 
 
@@ -26,7 +25,7 @@ def build_unet(config: TrainConfig, in_channels: int, target_channels: int,
     spec = UNetSpec(ndim=config.ndim, in_channels=in_channels, out_channels=out, depth=config.depth,
                     kernel=config.kernel or 3, filters=config.filters, residual=bool(residual),
                     dropout=config.dropout, batch_norm=bool(config.batch_norm), n2v2=bool(config.n2v2))
-    model = UNet(spec, nnx.Rngs(config.seed if seed is None else seed))
+    model = make_unet(spec, config.seed if seed is None else seed)
     model.eval()
     return model, spec
 
@@ -67,7 +66,7 @@ class TrainedModel:
             raise InputError(f"{folder}: no readable config.json ({exc})") from exc
         config = make_config(meta["config"])
         spec = UNetSpec(**meta["unet"])
-        model = UNet(spec, nnx.Rngs(0))
+        model = make_unet(spec, 0)
         arrays, _ = load_npz(folder / weights)
         assign_model_arrays(model, arrays)
         model.eval()

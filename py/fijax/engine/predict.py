@@ -89,18 +89,35 @@ def plan_tiles(shape: tuple[int, ...], model: UNet, n_tiles: tuple[int, ...] | i
     return tuple(sizes), [[per_axis[a][i] for a, i in enumerate(t)] for t in tiles]
 
 
+_FORWARDS: dict[tuple, tuple[Callable, Callable]] = {}
+
+
 def make_forward(model: UNet, config: TrainConfig) -> Callable:
-    """A jitted ``f(x, key_or_None) -> dict`` of task outputs (dropout active when a key is given)."""
+    """A jitted ``f(x, key_or_None) -> dict`` of task outputs (dropout active when a key is given).
+
+    The compiled functions are cached per network structure and task settings, so predicting
+    with several models of one architecture compiles once per window shape.
+    """
+    import json
+
+    from fijax.engine.train import _HOST_ONLY
+
     task = get_task(config.task)
     gd, params, rest = nnx.split(model, nnx.Param, ...)
+    key = (task.name, json.dumps(config.model_dump(mode="json", exclude=_HOST_ONLY), sort_keys=True), gd)
+    if key not in _FORWARDS:
+        @jax.jit
+        def det(params, rest, x):
+            return task.outputs(nnx.merge(gd, params, rest)(x), config)
 
-    @jax.jit
-    def det(params, rest, x):
-        return task.outputs(nnx.merge(gd, params, rest)(x), config)
+        @jax.jit
+        def mc(params, rest, x, key):
+            return task.outputs(nnx.merge(gd, params, rest)(x, dropout_key=key), config)
 
-    @jax.jit
-    def mc(params, rest, x, key):
-        return task.outputs(nnx.merge(gd, params, rest)(x, dropout_key=key), config)
+        if len(_FORWARDS) > 16:
+            _FORWARDS.clear()
+        _FORWARDS[key] = (det, mc)
+    det, mc = _FORWARDS[key]
 
     def forward(x: jax.Array, key: jax.Array | None = None) -> dict:
         return det(params, rest, x) if key is None else mc(params, rest, x, key)

@@ -194,6 +194,52 @@ def _sharding() -> Any:
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
 
 
+#: Config fields that do not change the traced step (excluded from the compilation cache key).
+_HOST_ONLY = {"seed", "epochs", "steps_per_epoch", "learning_rate", "lr_schedule", "warmup_steps",
+              "plateau_factor", "plateau_patience", "min_lr", "early_stopping", "select", "preset",
+              "val_fraction", "val_patches", "background_threshold", "norm_pmin", "norm_pmax", "target_norm"}
+_COMPILED: dict[tuple, tuple[Callable, Callable]] = {}
+
+
+def step_cache_key(config: TrainConfig, task: Task, graphdef: Any) -> tuple:
+    """Key under which jitted steps are reused by later runs with the same network and settings."""
+    traced = config.model_dump(mode="json", exclude=_HOST_ONLY)
+    return (task.name, json.dumps(traced, sort_keys=True), graphdef)
+
+
+def _compiled(config: TrainConfig, task: Task, gd_train: Any, gd_eval: Any, tx: Any) -> tuple[Callable, Callable]:
+    """Jitted ``step`` and ``evaluate`` for this configuration (cached: one compilation per process)."""
+    key = step_cache_key(config, task, gd_train)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    cfg = config
+
+    def loss_fn(params, rest, x, y, key):
+        k_aug, k_task, k_drop = jax.random.split(key, 3)
+        x, y = augment(k_aug, x, y, cfg.augment, cfg.ndim)
+        inp, tgt, w = task.batch(k_task, x, y, cfg)
+        net = nnx.merge(gd_train, params, rest)
+        pred = net(inp, dropout_key=k_drop if cfg.dropout > 0 else None)
+        new_rest = nnx.split(net, nnx.Param, ...)[2]
+        return task.loss(pred, tgt, w, cfg), new_rest
+
+    def step(params, rest, opt_state, x, y, key, lr):
+        opt_state.hyperparams["learning_rate"] = lr
+        (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x, y, key)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), new_rest, opt_state, loss
+
+    def evaluate(params, rest, x, y, key):
+        inp, tgt, w = task.batch(key, x, y, cfg)
+        net = nnx.merge(gd_eval, params, rest)
+        return task.loss(net(inp), tgt, w, cfg)
+
+    if len(_COMPILED) > 16:
+        _COMPILED.clear()
+    _COMPILED[key] = (jax.jit(step, donate_argnums=(0, 1, 2)), jax.jit(evaluate))
+    return _COMPILED[key]
+
+
 class _Engine:
     """Jitted train/eval steps over a split model (one compilation per input shape)."""
 
@@ -206,30 +252,7 @@ class _Engine:
         self.tx = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
         self.opt_state = self.tx.init(self.params)
         self.sharding = _sharding()
-        cfg, gd_train, gd_eval, tx = config, self.gd_train, self.gd_eval, self.tx
-
-        def loss_fn(params, rest, x, y, key):
-            k_aug, k_task, k_drop = jax.random.split(key, 3)
-            x, y = augment(k_aug, x, y, cfg.augment, cfg.ndim)
-            inp, tgt, w = task.batch(k_task, x, y, cfg)
-            net = nnx.merge(gd_train, params, rest)
-            pred = net(inp, dropout_key=k_drop if cfg.dropout > 0 else None)
-            new_rest = nnx.split(net, nnx.Param, ...)[2]
-            return task.loss(pred, tgt, w, cfg), new_rest
-
-        def step(params, rest, opt_state, x, y, key, lr):
-            opt_state.hyperparams["learning_rate"] = lr
-            (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x, y, key)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), new_rest, opt_state, loss
-
-        def evaluate(params, rest, x, y, key):
-            inp, tgt, w = task.batch(key, x, y, cfg)
-            net = nnx.merge(gd_eval, params, rest)
-            return task.loss(net(inp), tgt, w, cfg)
-
-        self._step = jax.jit(step, donate_argnums=(0, 1, 2))
-        self._eval = jax.jit(evaluate)
+        self._step, self._eval = _compiled(config, task, self.gd_train, self.gd_eval, self.tx)
 
     def put(self, a: np.ndarray | None) -> jax.Array | None:
         if a is None:
