@@ -1,0 +1,78 @@
+"""``fijax qc``: QC of predictions against ground truth (thin adapter over the ``qc_dataset`` operation).
+
+Restoration (default)::
+
+    fijax qc --gt GT --prediction PRED [--source SRC] --out DIR
+
+writes ``DIR/metrics.csv`` (one row per image or slice), ``images.csv``, ``summary.json``, SSIM and
+RSE maps (``DIR/maps``, float32 TIFF) and one PNG panel per image (``DIR/panels``). Labels::
+
+    fijax qc --labels --gt GT --prediction PRED --out DIR [--thresholds 0.1,0.2,...]
+
+writes ``matching.csv``, ``matching_dataset.csv`` and ``matching_vs_threshold.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``qc`` command."""
+    p = subparsers.add_parser(
+        "qc", help="QC of predictions against ground truth (SSIM, PSNR, maps, verdicts; --labels: matching)",
+        description="Measure predictions (and the source baseline) against ground truth. GT, PRED and SRC "
+                    "are TIFF files or folders of TIFFs paired by file name; stacks and 3D images are "
+                    "measured per 2D slice. Verdict per image and for the dataset: 'improves' only when "
+                    "the prediction beats the source on both SSIM and PSNR.")
+    p.add_argument("--gt", required=True, help="ground-truth TIFF file or folder")
+    p.add_argument("--prediction", required=True, help="prediction TIFF file or folder")
+    p.add_argument("--source", help="source (raw input) TIFF file or folder: the baseline for the verdict")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--labels", action="store_true", help="label images: StarDist matching over thresholds")
+    p.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
+                   help="label QC: comma-separated thresholds (default 0.1..0.9)")
+    p.add_argument("--criterion", choices=("iou", "iot", "iop"), default="iou", help="label QC: matching score")
+    p.add_argument("--no-normalize", dest="normalize", action="store_false",
+                   help="measure raw pixels instead of ZeroCostDL4Mic's norm_minmse pairs (needs --data-range "
+                        "for float images)")
+    p.add_argument("--data-range", type=float, help="intensity span with --no-normalize")
+    p.add_argument("--no-maps", dest="maps", action="store_false", help="do not write the TIFF maps")
+    p.add_argument("--no-panels", dest="panels", action="store_false", help="do not write PNG panels / plots")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``qc_dataset`` operation and print a short summary."""
+    from fijax.errors import InputError
+    from fijax.ops import OpContext
+    from fijax.ops.qc import run_qc_dataset
+
+    try:
+        thresholds = [float(t) for t in str(args.thresholds).replace(",", " ").split()]
+    except ValueError:
+        raise InputError(f"--thresholds: not a list of numbers: {args.thresholds!r}") from None
+    options = {"gt": args.gt, "prediction": args.prediction, "source": args.source, "labels": args.labels,
+               "normalize": args.normalize, "data_range": args.data_range, "thresholds": thresholds,
+               "criterion": args.criterion, "maps": args.maps, "panels": args.panels}
+    out = Path(args.out)
+    result = run_qc_dataset(options, OpContext(out_dir=out))
+    if args.labels:
+        at = result.values.get("at_0.5")
+        if at:
+            print(f"{result.values['n_images']} image(s); at {at['criterion']} >= 0.5: precision {at['precision']:.4f}, "
+                  f"recall {at['recall']:.4f}, F1 {at['f1']:.4f}, PQ {at['panoptic_quality']:.4f}")
+        print(f"wrote {out / 'matching.csv'}")
+        return 0
+    v = result.values
+    means = v["means"]
+    line = f"{v['n_images']} image(s), {v['n_slices']} slice(s): prediction SSIM {means['pred_ssim']:.4f}, " \
+           f"PSNR {means['pred_psnr']:.2f} dB"
+    if means.get("source_ssim") is not None:
+        line += f"; source SSIM {means['source_ssim']:.4f}, PSNR {means['source_psnr']:.2f} dB"
+    print(line)
+    print(f"verdict: {v['verdict']} ({v['n_images_improved']}/{v['n_images']} image(s) improve)")
+    print(f"rule: {v['verdict_rule']}")
+    print(f"wrote {out / 'metrics.csv'}")
+    return 0
