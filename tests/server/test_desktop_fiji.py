@@ -94,3 +94,24 @@ def test_wrong_token_is_refused(fiji, server, tmp_path):
     proc = _run_fiji(fiji, macro, tmp_path, server)
     assert "connected: connected" not in proc.stdout
     assert "token" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.jvm
+def test_same_macro_in_the_servers_embedded_imagej(fiji, server, client, tmp_path):
+    """The unchanged macro through POST /macro: the worker's ImageJ runs FiJAX commands in-process."""
+    desktop, embedded = tmp_path / "desktop", tmp_path / "embedded"
+    desktop.mkdir()
+    embedded.mkdir()
+    proc = _run_fiji(fiji, MACRO.replace("{out}", str(desktop)), desktop, server)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    res = client.macro(MACRO.replace("{out}", str(embedded)), timeout=300)
+    assert "transport: in-process" in res.log and "version: 0.1.0" in res.log
+    a, b = read_tiff(desktop / "blurred.tif"), read_tiff(embedded / "blurred.tif")
+    c_a, c_b = read_tiff(desktop / "cells.tif"), read_tiff(embedded / "cells.tif")
+    # Same command on each side's own noisy input: compare each to the operation on that input.
+    for cells, blurred in ((c_a, a), (c_b, b)):
+        expected = next(iter(ops.get("gaussian")({"image": cells}, {"sigma": 1.5}).images.values()))
+        np.testing.assert_allclose(blurred.data, expected.data, rtol=1e-5, atol=1e-5)
+    assert a.pixel_size == b.pixel_size and a.unit == b.unit
+    assert "blurred.tif" in res.images or "blurred" in {im.title for im in res.images.values()}
