@@ -213,7 +213,9 @@ class Backend:
                 text = self._drain_log()
                 if outcome.failed:
                     line = int(outcome.line)
-                    raise self._macro_error(code, line, str(outcome.error), text)
+                    err = self._macro_error(code, line, str(outcome.error), text)
+                    err.report = "" if outcome.report is None else str(outcome.report)  # type: ignore[attr-defined]
+                    raise err
                 value = None if outcome.returnValue is None else str(outcome.returnValue)
                 return MacroResult(images=self.open_images(), results=self.results_table(), log=text,
                                    value=value)

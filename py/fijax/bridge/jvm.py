@@ -130,6 +130,8 @@ def _patch_imagej1() -> None:
     Injector = jpype.JClass("net.imagej.patcher.LegacyInjector")
     loader = ClassLoader.getSystemClassLoader()
     Injector().injectHooks(loader, True)
+    # Our own headless fixes (e.g. Measure keeping earlier Results rows), before ImageJ loads them.
+    jpype.JClass("fijax.ij.HeadlessFixes").apply(loader)
     _hooks = jpype.JClass("fijax.ij.FijaxHooks")()
     Injector.installHooks(loader, _hooks)
 

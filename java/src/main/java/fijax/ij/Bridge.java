@@ -14,6 +14,7 @@ import java.util.Hashtable;
 public final class Bridge {
 	private static volatile Transport transport;
 	private static volatile String lastError;
+	private static volatile int lastErrorLine;
 
 	private Bridge() {
 	}
@@ -32,8 +33,14 @@ public final class Bridge {
 		return lastError;
 	}
 
+	/** The macro line of the last failed FiJAX command or call, or 0 when unknown. */
+	public static int getLastErrorLine() {
+		return lastErrorLine;
+	}
+
 	public static void clearError() {
 		lastError = null;
+		lastErrorLine = 0;
 	}
 
 	static void setLastError(String message) {
@@ -65,6 +72,7 @@ public final class Bridge {
 	static void fail(String message) {
 		lastError = message;
 		Interpreter interp = Interpreter.getInstance();
+		lastErrorLine = currentLine(interp);
 		if (interp != null) {
 			interp.abort(message);
 		} else {
@@ -100,6 +108,29 @@ public final class Bridge {
 		} catch (Throwable t) {
 			fail(describe(t));
 			return "";
+		}
+	}
+
+	/**
+	 * The macro line being executed. Interpreter only computes its line number while reporting its
+	 * own errors, so read the program counter (package-private fields, hence reflection).
+	 */
+	static int currentLine(Interpreter interp) {
+		if (interp == null)
+			return 0;
+		try {
+			java.lang.reflect.Field pcField = Interpreter.class.getDeclaredField("pc");
+			java.lang.reflect.Field pgmField = Interpreter.class.getDeclaredField("pgm");
+			pcField.setAccessible(true);
+			pgmField.setAccessible(true);
+			int pc = pcField.getInt(interp);
+			Object pgm = pgmField.get(interp);
+			java.lang.reflect.Field linesField = pgm.getClass().getDeclaredField("lineNumbers");
+			linesField.setAccessible(true);
+			int[] lines = (int[]) linesField.get(pgm);
+			return pc >= 0 && pc < lines.length ? lines[pc] : 0;
+		} catch (Throwable t) {
+			return 0;
 		}
 	}
 

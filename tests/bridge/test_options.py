@@ -1,0 +1,51 @@
+"""Macro options parsing and the command registry (no JVM)."""
+
+import pytest
+
+from fijax.bridge import commands
+from fijax.errors import InputError
+
+
+def test_parse_plain_brackets_and_flags():
+    opts = commands.parse_options("sigma=2 title=[my image] scaled output=out_1")
+    assert opts == {"sigma": "2", "title": "my image", "scaled": "true", "output": "out_1"}
+
+
+def test_parse_empty_and_spaces():
+    assert commands.parse_options("") == {}
+    assert commands.parse_options("   a=1    b=[ x ]  ") == {"a": "1", "b": " x "}
+
+
+@pytest.mark.parametrize("bad", ["Sigma=2", "a=[unterminated", "a=1 a=2"])
+def test_parse_rejects(bad):
+    with pytest.raises(InputError):
+        commands.parse_options(bad)
+
+
+def test_format_round_trip():
+    opts = {"sigma": 2.5, "name": "two words", "scaled": True, "skip": False}
+    text = commands.format_options(opts)
+    assert text == "sigma=2.5 name=[two words] scaled"
+    assert commands.parse_options(text) == {"sigma": "2.5", "name": "two words", "scaled": "true"}
+
+
+def test_builtin_commands_registered_as_op_adapters():
+    table = commands.load_all()
+    assert {"FiJAX Gaussian", "FiJAX Info"} <= set(table)
+    gauss = table["FiJAX Gaussian"]
+    assert gauss.op == "gaussian"
+    assert gauss.required == ("sigma",)
+    assert list(gauss.inputs) == ["image"]
+
+
+def test_split_call_reports_missing_option():
+    cmd = commands.get("FiJAX Gaussian")
+    with pytest.raises(InputError, match="sigma="):
+        commands.split_call(cmd, "output=x")
+    opts, output = commands.split_call(cmd, "sigma=1 image=a output=b")
+    assert opts == {"sigma": "1"} and output == "b"
+
+
+def test_labels_must_be_fijax():
+    with pytest.raises(ValueError):
+        commands.macro_command("Gaussian")(lambda call: None)
