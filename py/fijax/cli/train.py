@@ -1,0 +1,84 @@
+"""``fijax train care|n2v|n2v2 --source ... [--target ...] --name NAME``: train and register a model.
+
+A thin adapter over the ``train`` operation with a tqdm progress bar (the same progress callback
+the server and the Fiji status bar use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _kv(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from fijax.errors import InputError
+
+            raise InputError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` command."""
+    p = subparsers.add_parser("train", help="train a CARE / Noise2Void model and register it",
+                              description="Train a U-Net on TIFF images and register it as a new version of "
+                                          "NAME. CARE needs --target images (paired with --source by sorted "
+                                          "file order); N2V/N2V2 train on the noisy images alone.")
+    p.add_argument("task", help="care | n2v | n2v2 (or another registered task)")
+    p.add_argument("--source", nargs="+", default=[], metavar="PATH", help="TIFF files or folders")
+    p.add_argument("--target", nargs="+", default=[], metavar="PATH", help="target TIFFs (CARE)")
+    p.add_argument("--name", required=True, help="model name in the registry")
+    p.add_argument("--preset", default="auto", help="auto (quick on CPU, full on GPU) | quick | care | n2v | "
+                   "n2v2 | n2v-fast")
+    p.add_argument("--ndim", type=int, choices=(2, 3), help="2 (default) or 3 (Z spatial)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, dest="steps_per_epoch", help="steps per epoch")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--patch", dest="patch_size", help="patch size, e.g. 64 or 16x64x64")
+    p.add_argument("--lr", type=float, dest="learning_rate")
+    p.add_argument("--loss", choices=("mae", "mse", "laplace"))
+    p.add_argument("--dropout", type=float, help="dropout rate (enables predict --samples)")
+    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--from", dest="parent", metavar="NAME[:VERSION]", help="fine-tune a registered model")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run of --name")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="other TrainConfig fields")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``train`` operation with a progress bar; print the registered model as JSON."""
+    from fijax import ops
+    from fijax.ops import OpContext
+
+    options = {k: getattr(args, k) for k in ("name", "task", "preset", "ndim", "epochs", "steps_per_epoch",
+                                             "batch_size", "patch_size", "learning_rate", "loss", "dropout",
+                                             "val_fraction", "seed", "parent", "resume")}
+    options = {k: v for k, v in options.items() if v is not None}
+    options.update(source_paths=args.source, target_paths=args.target, config=_kv(args.set))
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=1000, unit="‰", desc=f"train {args.task} {args.name}", leave=True)
+
+    def progress(fraction: float, message: str) -> None:
+        if bar is not None:
+            bar.n = int(round(1000 * fraction))
+            bar.set_postfix_str(message, refresh=True)
+
+    try:
+        result = ops.get("train")({}, options, OpContext(progress=progress))
+    finally:
+        if bar is not None:
+            bar.close()
+    print(json.dumps(result.values, default=str))
+    return 0

@@ -1,0 +1,48 @@
+"""Operation ``predict``: tiled prediction with a registered model (optionally Monte-Carlo dropout)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pydantic
+
+from fijax.io.image import Image
+from fijax.ops import OpContext, OpResult, operation
+
+__all__ = ["PredictOptions", "predict_op"]
+
+
+class PredictOptions(pydantic.BaseModel):
+    """Options of ``predict``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    model: str = pydantic.Field(description="NAME[:VERSION] of a registered model (latest version by default)")
+    samples: int = pydantic.Field(0, ge=0, le=1000, description="Monte-Carlo dropout passes (0: deterministic)")
+    n_tiles: list[int] | None = pydantic.Field(None, description="tiles per spatial axis (default: automatic)")
+    batch_size: int | None = pydantic.Field(None, ge=1, description="tiles per forward pass")
+    memory_mb: int = pydantic.Field(1024, ge=16, description="memory budget of one batch of tiles (MiB)")
+    seed: int = pydantic.Field(0, description="seed of the dropout masks")
+
+
+@operation("predict", PredictOptions, inputs=("image",), summary="Restore an image with a registered model")
+def predict_op(inputs: Mapping[str, Image], options: PredictOptions, ctx: OpContext) -> OpResult:
+    """Predict; images: ``prediction`` (+ ``std`` with samples, ``scale`` for Laplace models)."""
+    from fijax.engine.predict import output_axes
+    from fijax.registry.models import ModelRegistry
+
+    image = inputs["image"]
+    trained = ModelRegistry().load(options.model)
+    ctx.check_cancelled()
+    outs = trained.predict(image, n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
+                           budget=options.memory_mb << 20, batch_size=options.batch_size,
+                           samples=options.samples, seed=options.seed, progress=ctx.progress,
+                           check_cancelled=ctx.check_cancelled)
+    rec = trained.record
+    images = {}
+    for name, arr in outs.items():
+        title = f"{image.title}-{rec.name}" if name == "prediction" else f"{image.title}-{rec.name}-{name}"
+        images[name] = Image(arr, axes=output_axes(image.axes, arr), title=title, pixel_size=image.pixel_size,
+                             unit=image.unit, metadata={"model": rec.ref, "output": name})
+    return OpResult(images=images, values={"model": rec.ref, "weights_sha256": rec.weights_sha256,
+                                           "samples": options.samples, "outputs": sorted(outs)})

@@ -1,0 +1,121 @@
+"""Operation ``train``: train a CARE / N2V / N2V2 (or any registered task) model and register it.
+
+Images come either as inputs (``source`` and, for supervised tasks, ``target``: each an image or
+stack — the server and macro commands pass these) or as paths (``source_paths`` /
+``target_paths``: TIFF files or folders, paired by sorted order — the CLI passes these; their file
+names and sha256 go into the model card). Long-running: progress goes to ``ctx.progress`` after
+every step and ``ctx.check_cancelled`` is honoured before every step; a cancelled or crashed run
+continues with ``resume=true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from fijax.errors import InputError
+from fijax.io.image import Image
+from fijax.ops import OpContext, OpResult, operation
+
+__all__ = ["TrainOptions", "collect_tiffs", "resolve_config", "train_op"]
+
+
+class TrainOptions(pydantic.BaseModel):
+    """Options of ``train`` (fields left ``None`` come from the preset)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str = pydantic.Field(description="model name in the registry (a new version is added)")
+    task: str = pydantic.Field("care", description="care | n2v | n2v2 | another registered task")
+    preset: str = pydantic.Field("auto", description="auto (quick on CPU, the full preset on GPU) | quick | "
+                                 "care | n2v | n2v2 | n2v-fast")
+    ndim: int | None = pydantic.Field(None, description="2 or 3 (default 2; 3 makes Z a spatial axis)")
+    epochs: int | None = pydantic.Field(None, ge=1)
+    steps_per_epoch: int | None = pydantic.Field(None, ge=1)
+    batch_size: int | None = pydantic.Field(None, ge=1)
+    patch_size: str | list[int] | None = pydantic.Field(None, description="e.g. 64 or 64x64 or [16,64,64]")
+    learning_rate: float | None = pydantic.Field(None, gt=0)
+    loss: str | None = None
+    dropout: float | None = pydantic.Field(None, ge=0, lt=1)
+    val_fraction: float | None = pydantic.Field(None, gt=0, lt=0.5)
+    seed: int = 0
+    parent: str | None = pydantic.Field(None, description="NAME[:VERSION] to fine-tune (transfer learning)")
+    resume: bool = pydantic.Field(False, description="continue the interrupted run of this name")
+    config: dict[str, Any] = pydantic.Field(default_factory=dict, description="any other TrainConfig field")
+    source_paths: list[str] = pydantic.Field(default_factory=list)
+    target_paths: list[str] = pydantic.Field(default_factory=list)
+
+
+def collect_tiffs(paths: list[str]) -> list[Path]:
+    """Expand files and folders (``*.tif``/``*.tiff``, sorted) into a list of TIFF files."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(q for q in path.iterdir() if q.suffix.lower() in (".tif", ".tiff"))
+            if not found:
+                raise InputError(f"no TIFF files in folder {path}")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InputError(f"input not found: {path}")
+    return out
+
+
+def resolve_config(options: TrainOptions, sources: list[Image]):
+    """The :class:`~fijax.engine.config.TrainConfig` for these options (preset + overrides)."""
+    import jax
+
+    from fijax.engine.config import PRESETS, preset
+
+    name = options.preset
+    if name == "auto":
+        gpu = any(d.platform != "cpu" for d in jax.devices())
+        name = (options.task if options.task in PRESETS else "care") if gpu else "quick"
+    ndim = options.ndim or 2
+    overrides: dict[str, Any] = dict(options.config)
+    for field in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "learning_rate", "loss", "dropout",
+                  "val_fraction"):
+        value = getattr(options, field)
+        if value is not None:
+            overrides[field] = value
+    overrides["seed"] = options.seed
+    return preset(name, options.task, ndim, **overrides)
+
+
+@operation("train", TrainOptions, optional_inputs=("source", "target"), long_running=True,
+           summary="Train a CARE / Noise2Void model and register it")
+def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext) -> OpResult:
+    """Train and register; values carry the model reference, table the per-epoch log."""
+    from fijax.engine.checkpoint import sha256_file
+    from fijax.engine.train import train
+    from fijax.io import read_tiff
+
+    files: dict[str, str] = {}
+    sources: list[Image] = [inputs["source"]] if "source" in inputs else []
+    targets: list[Image] = [inputs["target"]] if "target" in inputs else []
+    if options.source_paths:
+        for p in collect_tiffs(options.source_paths):
+            sources.append(read_tiff(p))
+            files[str(p)] = sha256_file(p)
+    if options.target_paths:
+        for p in collect_tiffs(options.target_paths):
+            targets.append(read_tiff(p))
+            files[str(p)] = sha256_file(p)
+    if not sources and not options.resume:
+        raise InputError("train needs source images (input 'source' or source_paths)")
+    if targets and len(targets) != len(sources):
+        raise InputError(f"{len(sources)} source image(s) but {len(targets)} target image(s)")
+    cfg = resolve_config(options, sources)
+    res = train(cfg, sources, targets or None, name=options.name, parent=options.parent, resume=options.resume,
+                data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled)
+    rec = res.record
+    values = {"model": rec.ref, "name": rec.name, "version": rec.version, "task": rec.task,
+              "weights_sha256": rec.weights_sha256, "path": str(rec.path), **{
+                  k: res.metrics[k] for k in ("loss", "val_loss", "best_val_loss", "epochs", "steps", "selected")},
+              "training_seconds": res.card.get("training_seconds"), "parent": res.card.get("parent")}
+    return OpResult(table=res.history, values=values, files={"log": rec.path / "log.csv"})
