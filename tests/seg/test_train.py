@@ -131,6 +131,10 @@ def test_segment_operation_and_macro_adapter(trained, make_nuclei, monkeypatch):
     with pytest.raises(InputError, match="prob_thresh"):
         ops.get("segment")({"image": image}, {"model": "nuclei", "prob_thresh": 1.5})
 
+    via_predict = ops.get("predict")({"image": image}, {"model": "nuclei"})  # predict delegates to segment
+    assert list(via_predict.images) == ["labels", "probabilities"] and via_predict.table
+    np.testing.assert_array_equal(via_predict.images["labels"].data, labels.data)
+
     cmd = commands.get("FiJAX Segment")
     assert cmd.op == "segment" and cmd.required == ("model",)
     call = commands.CommandCall(label=cmd.label, options={"model": "nuclei"}, images={"image": image})

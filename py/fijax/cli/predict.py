@@ -2,7 +2,8 @@
 
 One input and an ``--out`` ending in ``.tif``/``.tiff`` writes that file; otherwise ``--out`` is a
 folder receiving ``<stem>.tif`` per input. Extra outputs (``std`` with ``--samples``, ``scale`` of
-Laplace models) go beside it as ``<stem>_std.tif`` etc.
+Laplace models) go beside it as ``<stem>_std.tif`` etc. Segmentation models write the label image
+as the main output, ``<stem>_probabilities.tif`` and the object table ``<stem>_objects.csv``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--memory-mb", type=int, default=1024, help="memory budget per batch of tiles")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
     p.set_defaults(func=run)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+    import io
+
+    from fijax.io import atomic_write_text
+
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +66,13 @@ def run(args: argparse.Namespace) -> int:
     for f in files:
         result = op({"image": read_tiff(f)}, options)
         base = out if single else out / f"{f.stem}.tif"
-        for name, image in result.images.items():
-            path = base if name == "prediction" else base.with_name(f"{base.stem}_{name}{base.suffix}")
+        for i, (name, image) in enumerate(result.images.items()):
+            # the first image is the main output (prediction; labels of segmentation models)
+            path = base if i == 0 else base.with_name(f"{base.stem}_{name}{base.suffix}")
             write_tiff(path, image)
             print(json.dumps({"input": str(f), "output": str(path), "kind": name, "model": result.values["model"]}))
+        if result.table:  # segmentation: one row per object
+            path = base.with_name(f"{base.stem}_objects.csv")
+            _write_csv(path, result.table)
+            print(json.dumps({"input": str(f), "output": str(path), "kind": "objects", "model": result.values["model"]}))
     return 0

@@ -1,4 +1,4 @@
-"""``fijax train care|n2v|n2v2 --source ... [--target ...] --name NAME``: train and register a model.
+"""``fijax train care|n2v|n2v2|seg --source ... [--target ...] --name NAME``: train and register a model.
 
 A thin adapter over the ``train`` operation with a tqdm progress bar (the same progress callback
 the server and the Fiji status bar use).
@@ -31,9 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Train a U-Net on TIFF images and register it as a new version of "
                                           "NAME. CARE needs --target images (paired with --source by sorted "
                                           "file order); N2V/N2V2 train on the noisy images alone.")
-    p.add_argument("task", help="care | n2v | n2v2 (or another registered task)")
+    p.add_argument("task", help="care | n2v | n2v2 | seg (or another registered task)")
     p.add_argument("--source", nargs="+", default=[], metavar="PATH", help="TIFF files or folders")
-    p.add_argument("--target", nargs="+", default=[], metavar="PATH", help="target TIFFs (CARE)")
+    p.add_argument("--target", nargs="+", default=[], metavar="PATH",
+                   help="target TIFFs (CARE) or label images (seg)")
     p.add_argument("--name", required=True, help="model name in the registry")
     p.add_argument("--preset", default="auto", help="auto (quick on CPU, full on GPU) | quick | care | n2v | "
                    "n2v2 | n2v-fast")

@@ -34,6 +34,12 @@ def predict_op(inputs: Mapping[str, Image], options: PredictOptions, ctx: OpCont
     image = inputs["image"]
     trained = ModelRegistry().load(options.model)
     ctx.check_cancelled()
+    if getattr(trained.task, "predict_operation", None) == "segment":  # labels + probabilities + object table
+        from fijax.ops.segment import segment_result
+
+        return segment_result(trained, image, samples=options.samples, seed=options.seed,
+                              n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
+                              batch_size=options.batch_size, budget=options.memory_mb << 20, ctx=ctx)
     outs = trained.predict(image, n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
                            budget=options.memory_mb << 20, batch_size=options.batch_size,
                            samples=options.samples, seed=options.seed, progress=ctx.progress,

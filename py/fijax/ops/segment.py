@@ -33,15 +33,48 @@ class SegmentOptions(pydantic.BaseModel):
     probabilities: bool = pydantic.Field(True, description="also return the class probability maps")
 
 
+def segment_result(trained, image: Image, *, params=None, samples: int = 0, seed: int = 0,
+                   n_tiles: int | tuple[int, ...] | None = None, batch_size: int | None = None,
+                   budget: int | None = None, probabilities: bool = True,
+                   ctx: OpContext | None = None) -> OpResult:
+    """Segment ``image`` with a loaded ``seg`` model into an :class:`OpResult` (shared by ``predict``).
+
+    Images: ``labels`` (int32, the input's calibration) and, with ``probabilities``, the class
+    maps along C (background, interior, boundary); table: one row per object; values: model,
+    object count, thresholds used.
+    """
+    from fijax.engine.segmentation import model_params, segment
+
+    ctx = ctx or OpContext()
+    if trained.config.task != "seg":
+        raise InputError(f"model is a {trained.config.task!r} model, not a segmentation ('seg') model; use predict")
+    params = params or model_params(trained)
+    res = segment(trained, image, params=params, samples=samples, seed=seed, n_tiles=n_tiles,
+                  batch_size=batch_size, budget=budget, progress=ctx.progress, check_cancelled=ctx.check_cancelled)
+    rec = trained.record
+    ref = rec.ref if rec is not None else "unregistered"
+    meta = {"model": ref}
+    images = {"labels": Image(res.labels, res.labels_axes, f"{image.title}-labels", image.pixel_size, image.unit,
+                              metadata=dict(meta, output="labels"))}
+    if probabilities:
+        images["probabilities"] = Image(res.probabilities, res.probabilities_axes, f"{image.title}-probabilities",
+                                        image.pixel_size, image.unit,
+                                        metadata=dict(meta, output="probabilities",
+                                                      channels=["background", "interior", "boundary"]))
+    values = {"model": ref, "objects": len(res.table), "samples": samples, **params.to_dict()}
+    if rec is not None:
+        values["weights_sha256"] = rec.weights_sha256
+    return OpResult(images=images, table=res.table, values=values)
+
+
 @operation("segment", SegmentOptions, inputs=("image",), long_running=True,
            summary="instance segmentation (3-class U-Net + watershed): labels, probabilities, object table")
 def segment_op(inputs: Mapping[str, Image], options: SegmentOptions, ctx: OpContext) -> OpResult:
     """Segment ``image`` with the model ``options.model``; one table row per object."""
-    from fijax.engine.segmentation import model_params, segment
+    from fijax.engine.segmentation import model_params
     from fijax.engine.watershed import SegParams
     from fijax.registry.models import ModelRegistry
 
-    image = inputs["image"]
     trained = ModelRegistry().load(options.model)
     if trained.config.task != "seg":
         raise InputError(f"model {options.model!r} is a {trained.config.task!r} model, not a segmentation "
@@ -50,14 +83,5 @@ def segment_op(inputs: Mapping[str, Image], options: SegmentOptions, ctx: OpCont
     params = SegParams(options.prob_thresh if options.prob_thresh is not None else tuned.prob_thresh,
                        options.fg_thresh if options.fg_thresh is not None else tuned.fg_thresh,
                        options.min_size if options.min_size is not None else tuned.min_size)
-    res = segment(trained, image, params=params, samples=options.samples, seed=options.seed,
-                  n_tiles=options.n_tiles, progress=ctx.progress, check_cancelled=ctx.check_cancelled)
-    images = {"labels": Image(res.labels, res.labels_axes, f"{image.title}-labels", image.pixel_size, image.unit)}
-    if options.probabilities:
-        images["probabilities"] = Image(res.probabilities, res.probabilities_axes, f"{image.title}-probabilities",
-                                        image.pixel_size, image.unit,
-                                        metadata={"channels": ["background", "interior", "boundary"]})
-    record = trained.record
-    values = {"model": record.ref if record is not None else options.model, "objects": len(res.table),
-              "samples": options.samples, **{k: v for k, v in params.to_dict().items()}}
-    return OpResult(images=images, table=res.table, values=values)
+    return segment_result(trained, inputs["image"], params=params, samples=options.samples, seed=options.seed,
+                          n_tiles=options.n_tiles, probabilities=options.probabilities, ctx=ctx)
