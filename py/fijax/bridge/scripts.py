@@ -282,6 +282,9 @@ def _script_error(backend, exc, source: str, name: str) -> MacroError:
         cause = None if nxt is None or nxt == cause else nxt
     message = str(root.getMessage()) if root.getMessage() is not None else str(root.getClass().getSimpleName())
     message = re.sub(r"^(javax\.script\.ScriptException: )+", "", message.strip())
+    if line <= 0:  # Groovy compile errors: "startup failed:\nScript1.groovy: 35: unable to resolve ..."
+        m = re.search(r"\.groovy: (\d+):", message)
+        line = int(m.group(1)) if m else line
     lines = source.splitlines()
     text = f"{name} line {line}: {message}" if line > 0 else f"{name}: {message}"
     if 0 < line <= len(lines) and lines[line - 1].strip():
