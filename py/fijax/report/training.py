@@ -109,7 +109,8 @@ def _data_facts(data: dict, config: dict) -> dict[str, Any]:
     files = [{"name": k, "sha256": v} for k, v in sorted((data.get("files") or {}).items())]
     sources, targets = data.get("sources") or [], data.get("targets") or []
     pixel_sizes = sorted({(tuple(s["pixel_size"]), s.get("unit")) for s in sources if s.get("pixel_size")})
-    metadata = {s["title"]: s["metadata"] for s in sources + targets if s.get("metadata")}
+    metadata = {f"{role} {d['title']}": d["metadata"] for role, lst in (("source", sources), ("target", targets))
+                for d in lst if d.get("metadata")}
     return {
         "training": {
             "files": files,
