@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blobs_scene, noisy
+from pd_synth import blobs_scene, noisy
 
 from fijax.classical import estimate_noise, puredenoise
 from fijax.classical.noise import estimate_noise_stack

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import blobs_scene, noisy, psnr
+from pd_synth import blobs_scene, noisy, psnr
 
 from fijax.classical import puredenoise
 from fijax.classical.haar import analysis_level, level_counts, pad_frames, synthesis_level
@@ -74,6 +74,19 @@ def test_quality_on_cameraman_peak10(camera256):
     # the plugin's regularised solve gives nearly the same result
     compat = puredenoise(y, alpha=1.0, delta=0.0, sigma=sig, cycle_spins=4, plugin_compat=True)
     assert abs(psnr(compat, x, peak) - p_out) < 0.3
+
+
+def test_peak1_quality_is_robust_to_slightly_wrong_parameters(camera256):
+    """Published 20.35 dB at peak 1; a 0.7 % offset error or 20 % sigma error must not wreck it."""
+    peak, sig = 1.0, 0.1
+    x = camera256 * peak
+    y = noisy(x, 1.0, 0.0, sig, seed=0)
+    exact = psnr(puredenoise(y, alpha=1.0, delta=0.0, sigma=sig, cycle_spins=4), x, peak)
+    assert exact > 19.5 and exact - psnr(y, x, peak) > 15.0, exact
+    for delta, sigma in ((-0.007, sig), (0.0, 1.2 * sig)):
+        wrong = psnr(puredenoise(y, alpha=1.0, delta=delta, sigma=sigma, cycle_spins=4), x, peak)
+        # without the plugin's pruning of negatively correlated functions this loses 2-4 dB
+        assert wrong > exact - 1.0, (delta, sigma, wrong, exact)
 
 
 def test_constant_image_is_flattened():

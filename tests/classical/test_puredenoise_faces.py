@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pd_synth import blobs_scene, noisy
 
-from conftest import blobs_scene, noisy
 from fijax import ops
 from fijax.cli.main import main
 from fijax.errors import InputError

@@ -70,20 +70,24 @@ def _predictor(s: jnp.ndarray, highpass: tuple[int, ...]) -> jnp.ndarray:
     return p
 
 
-def _solve(m: jnp.ndarray, c: jnp.ndarray, plugin_compat: bool) -> jnp.ndarray:
-    """Minimise ``a^T M a - 2 c^T a`` (``M a = c``), well conditioned.
+def _solve(m: jnp.ndarray, c: jnp.ndarray, plugin_compat: bool, prune: bool = True) -> jnp.ndarray:
+    """Minimise ``a^T M a - 2 c^T a`` (``M a = c``) over the functions with ``c_k >= 0``.
 
-    ``plugin_compat`` reproduces the plugin: drop functions with ``c_k < 0`` and solve the
-    Tikhonov-regularised normal equations ``(M^T M + 1e-4 I) a = M^T c``.
+    As in the plugin, functions whose PURE correlation with the clean signal is negative are
+    dropped: at low counts ``c`` is a small difference of large terms and keeping them lets
+    slightly wrong noise parameters inflate the weights (measured: -4.5 dB at peak 1 with a
+    0.7 % offset error, against -0 dB with pruning). The plain solve is scaled to a unit
+    diagonal with a tiny ridge against exactly collinear functions (e.g. ``e_p == 1``).
+    ``plugin_compat`` solves the plugin's Tikhonov normal equations ``(M^T M + 1e-4 I) a = M^T c``.
     """
     k = m.shape[0]
     eye = jnp.eye(k, dtype=m.dtype)
-    if plugin_compat:
+    if prune:
         keep = (c >= 0).astype(m.dtype)
         m = m * jnp.outer(keep, keep) + jnp.diag(1 - keep)
         c = c * keep
+    if plugin_compat:
         return jnp.linalg.solve(m.T @ m + _LAMBDA * eye, m.T @ c)
-    # scale to unit diagonal, tiny ridge against exactly collinear functions (e.g. e_p == 1)
     scale = 1.0 / jnp.sqrt(jnp.diag(m) + 1e-30)
     ms = m * jnp.outer(scale, scale)
     b = jnp.linalg.solve(ms + 1e-9 * eye, c * scale)
@@ -183,11 +187,8 @@ def _lowpass(s: jnp.ndarray, var: jnp.ndarray, c0: int | jnp.ndarray, plugin_com
     m = flat @ flat.T / n
     c = flat @ flat[c0] / n
     c = c.at[c0].set(jnp.mean(flat[c0] * (flat[c0] - 1)) - var[c0])
-    if plugin_compat:
-        eye = jnp.eye(m.shape[0], dtype=m.dtype)
-        a = jnp.linalg.solve(m.T @ m + _LAMBDA * eye, m.T @ c)
-    else:
-        a = _solve(m, c, False)
+    # the plugin does not prune here; the frames' lowpasses are all positively correlated anyway
+    a = _solve(m, c, plugin_compat, prune=False)
     return jnp.tensordot(a, s, axes=1)
 
 
@@ -298,8 +299,9 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
     seed : int
         Seed of the cycle-spin shifts; the result is deterministic for a given seed.
     plugin_compat : bool
-        Use the plugin's weight solve (drop functions with negative PURE correlation, Tikhonov
-        1e-4 on the normal equations) instead of the plain solve. Derivatives stay exact.
+        Solve the plugin's Tikhonov-regularised normal equations (``lambda = 1e-4``) instead of
+        the plain solve. Both drop LET functions with a negative PURE correlation, as the
+        plugin does; derivatives stay exact.
     return_params : bool
         Also return a dict of the noise parameters used (per frame) and the levels.
 
