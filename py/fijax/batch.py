@@ -44,6 +44,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "puredenoise": ("puredenoise",),
 }
 
+#: The input ``--in`` feeds, where it is not the operation's first input (QC: the predictions;
+#: the ground truth comes with ``--input gt=DIR``).
+PRIMARY_INPUT: dict[str, str] = {"qc": "prediction", "qc_labels": "prediction", "qc_restoration": "prediction"}
+
 
 def resolve_operation(name: str, extra_modules: Sequence[str] = ()):
     """The operation for a batch command or operation name (``qc`` → ``qc_restoration`` ...)."""
@@ -145,17 +149,22 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
 
 
 def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], pattern: str,
-         options: dict[str, Any], overwrite: bool) -> tuple[list[tuple[str, dict[str, str]]], list[str],
-                                                            list[dict[str, str]]]:
-    """Pair input files; return ``(todo, skipped, failed)`` (missing partners fail per file)."""
+         options: dict[str, Any], overwrite: bool, primary: str | None = None
+         ) -> tuple[list[tuple[str, dict[str, str]]], list[str], list[dict[str, str]]]:
+    """Pair input files; return ``(todo, skipped, failed)`` (missing partners fail per file).
+
+    ``primary`` is the input ``in_dir`` feeds (default: :data:`PRIMARY_INPUT`, else the first input).
+    """
     if not op.inputs:
         raise InputError(f"operation {op.name!r} takes no input image: nothing to batch over")
-    first = op.inputs[0]
+    first = primary or PRIMARY_INPUT.get(op.name) or op.inputs[0]
+    if first not in op.inputs + op.optional_inputs:
+        raise InputError(f"{op.name!r} has no input {first!r} (inputs: {', '.join(op.inputs)})")
     unknown = [k for k in extra_inputs if k not in op.inputs + op.optional_inputs or k == first]
     if unknown:
         raise InputError(f"{op.name!r} has no input {unknown[0]!r} to pair (inputs: {', '.join(op.inputs)}; "
                          f"--in gives {first!r})")
-    missing = [k for k in op.inputs[1:] if k not in extra_inputs]
+    missing = [k for k in op.inputs if k != first and k not in extra_inputs]
     if missing:
         raise InputError(f"{op.name!r} also needs {', '.join(missing)}: give --input {missing[0]}=DIR "
                          "(files matched by name)")
@@ -183,7 +192,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
               inputs: Mapping[str, str | os.PathLike] | None = None, options: Mapping[str, Any] | None = None,
               scheduler: str | None = None, workers: int | None = None, pattern: str = "*.tif*",
               overwrite: bool = False, progress: bool = True, extra_modules: Sequence[str] = (),
-              client=None) -> BatchReport:
+              client=None, primary: str | None = None) -> BatchReport:
     """Run ``command`` (``predict``, ``qc``, ``puredenoise`` or any operation) over ``in_dir``.
 
     Parameters
@@ -196,6 +205,8 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
         LocalCluster worker processes (default: CPU count, at most 8).
     client : distributed.Client, optional
         An existing Dask client to use (then ``scheduler``/``workers`` are ignored).
+    primary : str, optional
+        The operation input ``in_dir`` feeds (default: predictions for QC, else the first input).
     """
     from fijax.registry.jobs import jsonable
     from fijax.versions import library_versions
@@ -211,7 +222,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
         raise InputError("--out must differ from --in (outputs would mix with inputs)")
     op = resolve_operation(command, extra_modules)
     opts = op.parse_options(dict(options or {})).model_dump(mode="json")
-    todo, skipped, failed = plan(op, in_dir, out_dir, extra, pattern, opts, overwrite)
+    todo, skipped, failed = plan(op, in_dir, out_dir, extra, pattern, opts, overwrite, primary)
     report = BatchReport(total=len(todo) + len(skipped) + len(failed), skipped=len(skipped), failed=list(failed),
                          out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +236,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
     for rel in skipped:
         try:
             record = json.loads(_record_path(out_dir, Path(rel)).read_text())
-            rows += [{"file": rel, **row} for row in record.get("table", [])]
+            rows += [_row(rel, row) for row in record.get("table", [])]
         except (OSError, ValueError):
             continue
     rows.sort(key=lambda r: r["file"])
@@ -239,6 +250,11 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
                "date": datetime.now(UTC).isoformat(timespec="seconds"), "versions": library_versions()}
     atomic_write_text(out_dir / "batch_summary.json", json.dumps(jsonable(summary), indent=1))
     return report
+
+
+def _row(rel: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A table row tagged with its input file (an operation's own ``file`` column becomes ``op_file``)."""
+    return {"file": rel, **{("op_" + k if k == "file" else k): v for k, v in row.items()}}
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
@@ -279,7 +295,7 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
                        "error": f"{type(exc).__name__}: {exc}"}
             if res["status"] == "done":
                 report.done += 1
-                rows += [{"file": res["file"], **row} for row in res.get("table", [])]
+                rows += [_row(res["file"], row) for row in res.get("table", [])]
             else:
                 report.failed.append(res)
                 bar.write(f"failed: {res['file']}: {res['error']}")

@@ -112,3 +112,21 @@ def test_cli_on_a_local_cluster(tmp_path):
     assert proc.returncode == 1, proc.stderr  # one file failed
     assert "3 files: 2 done" in proc.stdout and "c.tif" in proc.stderr
     assert (tmp_path / "out" / "a.tif").is_file() and not (tmp_path / "out" / "c.tif").exists()
+
+
+def test_qc_batch_with_the_real_operation(tmp_path, dask_client):
+    rng = np.random.default_rng(3)
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    truth = {}
+    for name in ("p1", "p2"):
+        truth[name] = rng.random((32, 32)).astype(np.float32)
+        write_tiff(gt / f"{name}.tif", truth[name])
+        write_tiff(pred / f"{name}.tif", truth[name] + 0.05 * rng.standard_normal((32, 32)).astype(np.float32))
+    report = run_batch("qc", pred, tmp_path / "out", inputs={"gt": gt}, options={"maps": False}, progress=False,
+                       client=dask_client)
+    assert report.done == 2 and report.ok
+    with open(tmp_path / "out" / "batch_results.csv") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"p1.tif", "p2.tif"} and "op_file" in rows["p1.tif"]
+    assert all(0 < float(r["ssim"]) <= 1 for r in rows.values())
+    assert float(rows["p1.tif"]["psnr"]) > 10 and rows["p1.tif"]["verdict"] == "no source"

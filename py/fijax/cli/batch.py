@@ -19,10 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with the same options are skipped. Each file's failure is reported in "
                     "<out>/batch_failures.csv without stopping the others. Exit code 1 when any file failed.")
     p.add_argument("command", metavar="OPERATION",
-                   help="predict, qc (restoration QC: needs --input target=DIR), qc-labels, puredenoise, "
+                   help="predict, qc (--in: predictions; needs --input gt=DIR), qc-labels, puredenoise, "
                         "or any operation name")
     p.add_argument("--in", dest="in_dir", required=True, help="folder of input TIFFs (the operation's first input)")
     p.add_argument("--out", dest="out_dir", required=True, help="output folder")
+    p.add_argument("--in-as", metavar="NAME", help="the operation input --in feeds (default: prediction for "
+                                                  "qc, else the operation's first input)")
     p.add_argument("--input", action="append", default=[], metavar="NAME=DIR",
                    help="folder for another input, files matched by name (e.g. target=gt/); repeatable")
     p.add_argument("--options", default="{}", help="options as a JSON object")
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_batch(args.command, args.in_dir, args.out_dir, inputs=inputs,
                        options=parse_options(args.options, args.set), scheduler=args.scheduler,
                        workers=args.workers, pattern=args.pattern, overwrite=args.overwrite,
-                       progress=not args.no_progress, extra_modules=extra)
+                       progress=not args.no_progress, extra_modules=extra, primary=args.in_as)
     print(f"{report.total} files: {report.done} done, {report.skipped} already done (skipped), "
           f"{len(report.failed)} failed in {report.seconds:.1f} s; outputs in {report.out_dir}")
     for failure in report.failed[:20]:
