@@ -67,7 +67,7 @@ def start(heap: str | None = None, repositories: dict[str, str] | None = None,
         Maximum Java heap (``-Xmx``), e.g. ``"4g"``; default ``$FIJAX_JAVA_HEAP`` or ``"2g"``.
     repositories : dict, optional
         Maven repositories (default Maven Central only); ``{}`` means none (offline start from
-        the cache).
+        the cache), also selected by ``$FIJAX_OFFLINE=1``.
     extra_classpath : list of Path, optional
         More jars/folders (e.g. a Fiji's jars for the PyImageJ backend).
     patch_imagej1 : bool
@@ -86,6 +86,8 @@ def start(heap: str | None = None, repositories: dict[str, str] | None = None,
             raise RuntimeError("a JVM was already started in this process outside fijax; "
                                "fijax must start it (JPype cannot restart a JVM)")
         t0 = time.perf_counter()
+        if repositories is None and os.environ.get("FIJAX_OFFLINE", "") not in ("", "0"):
+            repositories = {}
         coords = jars_mod.read_jars_txt()
         classpath = jars_mod.resolve(coords, repositories)
         shim_jar = shim.build_shim(classpath)
@@ -137,11 +139,12 @@ def _patch_imagej1() -> None:
 
 
 def shutdown() -> None:
-    """Stop ImageJ's work and end the JVM so the process can exit.
+    """Stop ImageJ's worker threads so the process can exit (runs at exit).
 
-    ImageJ 1.x may leave non-daemon threads behind (they would keep ``DestroyJavaVM`` waiting
-    forever); after closing images, any such thread still alive gets a short grace period and then
-    the JVM is halted. Runs at exit.
+    ImageJ 1.x filters (Median, Gaussian Blur, ...) run on ``ij.util.ThreadUtil``'s thread pool,
+    whose threads are not daemons: left alone they keep ``DestroyJavaVM`` (and so Python) waiting
+    forever. The pool is shut down; a non-daemon thread that still lingers after a grace period
+    makes the JVM halt (a last resort that cannot carry Python's exit status, hence logged).
     """
     import jpype
 
@@ -150,28 +153,37 @@ def shutdown() -> None:
     try:
         Interpreter = jpype.JClass("ij.macro.Interpreter")
         Interpreter.abort()
-        Interpreter.batchMode = False
     except Exception:  # noqa: BLE001 - best effort during exit
         pass
     try:
-        Thread = jpype.JClass("java.lang.Thread")
-        current = Thread.currentThread()
-        lingering = [t for t in Thread.getAllStackTraces().keySet()
-                     if t.isAlive() and not t.isDaemon() and t != current
-                     and str(t.getName()) not in ("DestroyJavaVM", "main")]
+        pool = jpype.JClass("ij.util.ThreadUtil").threadPoolExecutor
+        pool.shutdownNow()
+        pool.awaitTermination(2000, jpype.JClass("java.util.concurrent.TimeUnit").MILLISECONDS)
     except Exception:  # noqa: BLE001
-        lingering = []
+        pass
+    lingering = _lingering_threads()
+    deadline = time.monotonic() + 3.0
+    while lingering and time.monotonic() < deadline:
+        time.sleep(0.1)
+        lingering = _lingering_threads()
     if lingering:
-        log.debug("halting the JVM; non-daemon threads: %s", [str(t.getName()) for t in lingering])
         import sys
 
+        log.warning("halting the JVM: non-daemon threads would keep the process alive: %s",
+                    ", ".join(str(t.getName()) for t in lingering))
         sys.stdout.flush()
         sys.stderr.flush()
-        jpype.JClass("java.lang.Runtime").getRuntime().halt(_exit_code())
+        jpype.JClass("java.lang.Runtime").getRuntime().halt(0)
 
 
-def _exit_code() -> int:
-    import sys
+def _lingering_threads() -> list:
+    import jpype
 
-    code = getattr(sys, "_fijax_exit_code", 0)
-    return int(code) if isinstance(code, int) else 1
+    try:
+        Thread = jpype.JClass("java.lang.Thread")
+        current = Thread.currentThread()
+        return [t for t in Thread.getAllStackTraces().keySet()
+                if t.isAlive() and not t.isDaemon() and t != current
+                and str(t.getName()) not in ("DestroyJavaVM", "main")]
+    except Exception:  # noqa: BLE001
+        return []
