@@ -235,3 +235,14 @@ def test_rse_map_and_identical_images(r1):
 def test_bad_input_raises_input_error(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def test_wide_integer_and_float64_inputs_are_not_wrapped():
+    # JAX without x64 would wrap int64 values beyond 2^31: they must be rounded to float32 instead.
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 3_000_000_000, (32, 32)).astype(np.int64)
+    b = a + rng.integers(0, 10_000_000, (32, 32))
+    assert ssim(a, b, data_range=4e9) == pytest.approx(
+        structural_similarity(a, b, data_range=4e9, **WANG), abs=1e-5)
+    assert nrmse(a, b) == pytest.approx(normalized_root_mse(a, b), rel=1e-5)
+    assert psnr(a, b, data_range=4e9) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=4e9), rel=1e-6)

@@ -53,6 +53,15 @@ _CPU_BAND_ROWS = 64
 _F32_EXACT = {np.dtype(t) for t in (np.float32, np.float16, np.bool_, np.int8, np.uint8, np.int16, np.uint16)}
 
 
+def _device(a: np.ndarray) -> np.ndarray:
+    """(N, Y, X) slices in a dtype JAX keeps: 64-bit input becomes float32 on the host.
+
+    With 64-bit types disabled, JAX would wrap int64 values beyond 2^31 instead of rounding them.
+    """
+    a = as_stack(a)
+    return a.astype(np.float32) if a.dtype.itemsize == 8 else a
+
+
 # ---------------------------------------------------------------------------------------------
 # SSIM
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +269,7 @@ def ssim(reference: Any, image: Any, *, data_range: float | None = None, full: b
     cov_norm = npix / (npix - 1) if use_sample_covariance and npix > 1 else 1.0
     crop = (win_size - 1) // 2
     band, sequential = _band_rows()
-    maps, sums = _ssim_kernel(as_stack(a), as_stack(b), np.float32(c1), np.float32(c2), np.float32(cov_norm),
+    maps, sums = _ssim_kernel(_device(a), _device(b), np.float32(c1), np.float32(c2), np.float32(cov_norm),
                               taps=exact_taps(taps), band=band, crop=crop, full=bool(full),
                               sequential=sequential)
     n_cropped = (height - 2 * crop) * (width - 2 * crop)
@@ -375,7 +384,7 @@ def nrmse(reference: Any, image: Any, *,
     if normalization not in ("euclidean", "min-max", "mean"):
         raise InputError(f"nrmse: normalization must be 'euclidean', 'min-max' or 'mean', got {normalization!r}")
     m = _diff_stats(a, b)[0]
-    s1, s2, lo, hi = (np.asarray(v, np.float64) for v in _value_rows(as_stack(a)))
+    s1, s2, lo, hi = (np.asarray(v, np.float64) for v in _value_rows(_device(a)))
     n = a.shape[-2] * a.shape[-1]
     if normalization == "euclidean":
         denom = np.sqrt(s2.sum(-1) / n)
@@ -432,7 +441,7 @@ def percentile_normalize(x: Any, pmin: float = 3.0, pmax: float = 99.8, *, clip:
         raise InputError(f"image must be a non-empty array with at least 2 dimensions, got shape {a.shape}")
     check_finite(a, "image")
     lo, hi = _percentiles(a, pmin, pmax)
-    out = _scale_rows(as_stack(a), lo.astype(np.float32), hi.astype(np.float32), np.float32(eps))
+    out = _scale_rows(_device(a), lo.astype(np.float32), hi.astype(np.float32), np.float32(eps))
     if clip:
         out = _clip01(out)
     return np.asarray(out).reshape(a.shape)
@@ -475,8 +484,8 @@ def norm_minmse(gt: Any, x: Any, *, pmin: float = 0.1, pmax: float = 99.9,
     """
     a, b = check_image_pair(gt, x, ("gt", "image"))
     lo, hi = _percentiles(a, pmin, pmax)
-    g = _scale_rows(as_stack(a), lo.astype(np.float32), hi.astype(np.float32), np.float32(1e-20))
-    xs = as_stack(b)
+    g = _scale_rows(_device(a), lo.astype(np.float32), hi.astype(np.float32), np.float32(1e-20))
+    xs = _device(b)
     n = a.shape[-2] * a.shape[-1]
     sg, sx = _center_rows(g, xs)
     mg = np.asarray(sg, np.float64).sum(-1) / n
@@ -529,7 +538,7 @@ def restoration_metrics(gt: Any, image: Any, *, normalize: bool = True, data_ran
         rng = resolve_data_range(a, b, data_range, "qc")
     mssim, smap = ssim(ref, img, data_range=rng, full=True)
     m, mae = _diff_stats(ref, img)
-    _, s2, _, _ = _value_rows(as_stack(ref))
+    _, s2, _, _ = _value_rows(_device(ref))
     n = a.shape[-2] * a.shape[-1]
     denom = np.sqrt(np.asarray(s2, np.float64).sum(-1) / n)
     with np.errstate(divide="ignore", invalid="ignore"):
