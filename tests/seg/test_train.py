@@ -1,8 +1,8 @@
 """Train a small segmentation model on CPU and check quality, QC files, confidence and the faces.
 
-The model is trained once per module (~30 s on 2 busy CPU cores): synthetic touching round nuclei,
-a depth-2, 8-filter U-Net, 120 steps of 8 patches of 32². It must reach F1 >= 0.8 at IoU 0.5 on
-held-out images generated with another seed.
+The model (fixture ``trained`` in conftest.py) is trained once per session (~30 s on 2 busy CPU
+cores): synthetic touching round nuclei, a depth-2, 8-filter U-Net, 120 steps of 8 patches of 32².
+It must reach F1 >= 0.8 at IoU 0.5 on held-out images generated with another seed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from seg_synth import small_config
 
 from fijax.engine.config import preset
 from fijax.engine.model import TrainedModel, build_unet
@@ -21,21 +22,6 @@ from fijax.errors import InputError, NotFoundError
 from fijax.io import Image
 from fijax.qc.segmentation import matching_dataset
 from fijax.registry.models import ModelRegistry
-
-
-def small_config(**kw):
-    values = dict(depth=2, filters=8, epochs=6, steps_per_epoch=20, patch_size=(32, 32), batch_size=8,
-                  val_fraction=0.2, learning_rate=3e-3, dropout=0.1, seed=1)
-    values.update(kw)
-    return preset("quick", task="seg", **values)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, make_nuclei):
-    root = tmp_path_factory.mktemp("seg_home")
-    x, y = make_nuclei(12, 64, seed=0)
-    res = train(small_config(), list(x), list(y), name="nuclei", registry=ModelRegistry(root))
-    return root, res
 
 
 def test_held_out_f1_at_iou_05(trained, make_nuclei):

@@ -118,4 +118,6 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
               "weights_sha256": rec.weights_sha256, "path": str(rec.path), **{
                   k: res.metrics[k] for k in ("loss", "val_loss", "best_val_loss", "epochs", "steps", "selected")},
               "training_seconds": res.card.get("training_seconds"), "parent": res.card.get("parent")}
+    # task metrics (e.g. segmentation: val_f1_iou50, val_mean_f1 from the post-training QC)
+    values.update({k: v for k, v in res.metrics.items() if k.startswith("val_f1") or k == "val_mean_f1"})
     return OpResult(table=res.history, values=values, files={"log": rec.path / "log.csv"})

@@ -5,10 +5,11 @@
     run("FiJAX Segment", "model=nuclei");                    // active image
     run("FiJAX Segment", "model=nuclei:2 samples=20 image=blobs output=blobs-labels");
 
-Opens the label image (titled ``output=`` or ``<title>-labels``) and, unless
-``probabilities=false``, the class probability maps (background, interior, boundary); the Results
-table gets one row per object: label, area (pixels), centroid and confidence (mean foreground
-probability; with ``samples=N`` its Monte-Carlo mean and spread ``confidence_std``).
+Opens the label image (titled ``output=`` or ``labels``) and, unless ``probabilities=false``, the
+class probability maps ``probabilities`` (background, interior, boundary); the Results table gets
+one row per object: label, area (pixels), centroid and confidence (mean foreground probability;
+with ``samples=N`` its Monte-Carlo mean and spread ``confidence_std``). Training is ``FiJAX Train``
+with ``task=seg`` and the label image as ``target``.
 """
 
 from __future__ import annotations
