@@ -301,7 +301,7 @@ def run_dir_for(name: str, root: Path | None = None) -> Path:
     return (root or fijax_home()) / "runs" / name
 
 
-def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name: str | None = None,
+def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, *, name: str | None = None,
           registry: Any = None, parent: str | None = None, resume: bool = False,
           data_files: dict | None = None, progress: Progress | None = None,
           check_cancelled: Callable[[], None] | None = None, register: bool = True,
@@ -312,7 +312,8 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
     Parameters
     ----------
     config : TrainConfig or dict
-        Training configuration (see :mod:`fijax.engine.config`). On resume the saved one is used.
+        Training configuration (see :mod:`fijax.engine.config`). On resume the saved one is used,
+        except ``epochs`` (to extend or shorten the interrupted run); ``None`` keeps it all.
     sources : Image, ndarray or list of them
         Input images (noisy images for N2V; low-quality sources for CARE).
     targets : Image, ndarray or list, optional
@@ -359,11 +360,18 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
     state_path = rdir / "state.npz"
     saved_meta: dict | None = None
     if resume:
-        if not state_path.is_file():
+        given = make_config(config) if config is not None else None
+        if state_path.is_file():
+            state_arrays, saved_meta = load_npz(state_path)
+            config, parent_meta = make_config(saved_meta["config"]), saved_meta.get("parent")
+        elif (rdir / "config.json").is_file():  # interrupted before the first epoch: start it again
+            started = json.loads((rdir / "config.json").read_text())
+            config, parent_meta = make_config(started["config"]), started.get("parent")
+        else:
             raise InputError(f"no interrupted training to resume for {name!r} (no {state_path})")
-        state_arrays, saved_meta = load_npz(state_path)
-        config = make_config(saved_meta["config"])
-        parent = (saved_meta.get("parent") or {}).get("ref")
+        if given is not None and given.epochs != config.epochs:  # the one setting a resume may change
+            config = config.model_copy(update={"epochs": given.epochs})
+        parent = (parent_meta or {}).get("ref")
     cfg = make_config(config).resolved()
     task = get_task(cfg.task)
 
@@ -445,7 +453,7 @@ def train(config: TrainConfig | dict, sources: Any, targets: Any = None, *, name
         best_epoch, stale = saved_meta["best_epoch"], saved_meta["stale"]
     else:
         if rdir.exists():
-            shutil.rmtree(rdir)  # an abandoned run of the same name: start afresh
+            shutil.rmtree(rdir)  # an abandoned run of the same name (or one without a checkpoint)
         rdir.mkdir(parents=True)
     meta_base = {"config": cfg.model_dump(mode="json"), "unet": spec.to_dict(), "data_hash": data_hash,
                  "parent": parent_info}
