@@ -245,7 +245,7 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
                 u = uncertainty[name].data
                 row.update(uncertainty_mean=float(u.mean()), uncertainty_max=float(u.max()))
             table.append(row)
-        images.update(uncertainty)
+        images.update({img.title: img for img in uncertainty.values()})
         columns = NO_GT_COLUMNS
     provenance = {"operation": "compare_denoisers", "options": options.model_dump(mode="json"),
                   "date": datetime.now(UTC).isoformat(timespec="seconds"), "models": model_facts,
