@@ -246,3 +246,18 @@ def test_wide_integer_and_float64_inputs_are_not_wrapped():
         structural_similarity(a, b, data_range=4e9, **WANG), abs=1e-5)
     assert nrmse(a, b) == pytest.approx(normalized_root_mse(a, b), rel=1e-5)
     assert psnr(a, b, data_range=4e9) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=4e9), rel=1e-6)
+
+
+def test_accelerator_code_path_matches_cpu_banding(r1):
+    # GPUs run every slice in parallel in one band (vmap); CPUs loop over slices and 64-row bands.
+    from fijax.qc.restoration import _ssim_kernel
+
+    gt, pred = r1
+    a = np.stack([gt[:150, :90], pred[:150, :90]]).astype(np.float32)
+    b = np.stack([pred[:150, :90], gt[:150, :90]]).astype(np.float32)
+    taps = exact_taps(gaussian_taps(1.5))
+    args = (a, b, np.float32(1e-4), np.float32(9e-4), np.float32(1.0))
+    cpu = _ssim_kernel(*args, taps=taps, band=64, crop=5, full=True, sequential=True)
+    acc = _ssim_kernel(*args, taps=taps, band=1 << 30, crop=5, full=True, sequential=False)
+    np.testing.assert_allclose(np.asarray(cpu[0]), np.asarray(acc[0]), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(cpu[1]), np.asarray(acc[1]), rtol=1e-5)
