@@ -259,5 +259,10 @@ def test_accelerator_code_path_matches_cpu_banding(r1):
     args = (a, b, np.float32(1e-4), np.float32(9e-4), np.float32(1.0))
     cpu = _ssim_kernel(*args, taps=taps, band=64, crop=5, full=True, sequential=True)
     acc = _ssim_kernel(*args, taps=taps, band=1 << 30, crop=5, full=True, sequential=False)
-    np.testing.assert_allclose(np.asarray(cpu[0]), np.asarray(acc[0]), atol=1e-6)
+    # float32 rounding differs between the two fusions (up to ~5e-5 where variances cancel)
+    np.testing.assert_allclose(np.asarray(cpu[0]), np.asarray(acc[0]), atol=1e-4)
     np.testing.assert_allclose(np.asarray(cpu[1]), np.asarray(acc[1]), rtol=1e-5)
+    for k in range(2):
+        _, ref = structural_similarity(a[k].astype(np.float64), b[k].astype(np.float64), data_range=1,
+                                       full=True, **WANG)
+        np.testing.assert_allclose(np.asarray(acc[0])[k], ref, atol=1e-4)
