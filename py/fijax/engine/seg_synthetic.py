@@ -30,20 +30,25 @@ def touching_nuclei(n: int, size: int = 64, seed: int = 0, radius: tuple[float, 
     images, labels = [], []
     for _ in range(n):
         buckets: dict[tuple[int, ...], list[int]] = {}
-        centres: list[np.ndarray] = []
-        radii: list[float] = []
-        for _ in range(50 * target):
-            if len(centres) >= target:
+        cs = np.zeros((target, ndim))
+        rs = np.zeros(target)
+        count = 0
+        offsets = [tuple(o - 1 for o in off) for off in np.ndindex(*(3,) * ndim)]
+        draws_c = rng.uniform(2, size - 2, (50 * target, ndim))
+        draws_r = rng.uniform(r_lo, r_hi, 50 * target)
+        for c, r in zip(draws_c, draws_r, strict=True):
+            if count >= target:
                 break
-            c = rng.uniform(2, size - 2, ndim)
-            r = rng.uniform(r_lo, r_hi)
-            key = tuple((c // cell).astype(int))
-            near = [j for off in np.ndindex(*(3,) * ndim)
-                    for j in buckets.get(tuple(k + o - 1 for k, o in zip(key, off, strict=True)), ())]
-            if all(np.linalg.norm(c - centres[j]) >= 0.75 * (r + radii[j]) for j in near):
-                buckets.setdefault(key, []).append(len(centres))
-                centres.append(c)
-                radii.append(r)
+            key = tuple(int(v) for v in c // cell)
+            near = [j for off in offsets for j in buckets.get(tuple(k + o for k, o in zip(key, off, strict=True)), ())]
+            if near:
+                d = np.sqrt(((cs[near] - c) ** 2).sum(-1))
+                if np.any(d < 0.75 * (r + rs[near])):
+                    continue
+            buckets.setdefault(key, []).append(count)
+            cs[count], rs[count] = c, r
+            count += 1
+        centres, radii = cs[:count], rs[:count]
         best = np.full(shape, np.inf, np.float32)
         lab = np.zeros(shape, np.int32)
         for k, (c, r) in enumerate(zip(centres, radii, strict=True)):
