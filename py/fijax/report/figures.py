@@ -40,6 +40,9 @@ def loss_curve(history: Sequence[Mapping[str, float]], log: bool) -> str:
         ax.plot(epochs, vals, marker="o", ms=3, label=label)
     if log:
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (log scale)" if log else "loss")
     ax.grid(True, alpha=0.3)
