@@ -115,13 +115,14 @@ def test_odd_size_scale_dtype_and_determinism():
 
 def test_multiframe_window_beats_single_frame():
     """A static scene: the joint LET over 3 frames must beat frame-by-frame denoising."""
-    x = blobs_scene(128, 8.0, seed=4) + 0.5
+    x = blobs_scene(96, 8.0, seed=4) + 0.5
+    # 3 frames and a 3-frame window: every frame sees the whole stack (one compilation)
     stack = np.stack([noisy(x, 1.0, 0.0, 0.5, seed=s) for s in range(3)])
     single = puredenoise(stack, frames=1, alpha=1.0, delta=0.0, sigma=0.5, cycle_spins=1)
     multi = puredenoise(stack, frames=3, alpha=1.0, delta=0.0, sigma=0.5, cycle_spins=1)
     assert multi.shape == stack.shape
     mse_multi, mse_single = (float(np.mean((e - x[None]) ** 2)) for e in (multi, single))
-    assert mse_multi < 0.92 * mse_single, (mse_multi, mse_single)
+    assert mse_multi < 0.85 * mse_single, (mse_multi, mse_single)
 
 
 @pytest.mark.parametrize(
