@@ -140,3 +140,22 @@ def test_macro_qc_report(env, qc_dirs, tmp_path):
     res = commands.get("FiJAX Report").func(commands.CommandCall(
         "FiJAX Report", {"qc": str(qc_dirs["eval"]), "origin": "held out", "out": str(tmp_path)}, {}))
     assert res.values["kind"] == "restoration" and res.values["images"] == 1
+
+
+def test_compare_report(env, qc_dirs, tmp_path):
+    from scipy.ndimage import gaussian_filter
+
+    from fijax.qc.dataset import compare_methods
+
+    data, root = env["data"], env["root"]
+    src = read_tiff(data / "eval_src" / "new.tif")
+    blurred = {"new": gaussian_filter(src.data, 1.5)}
+    compare_methods(data / "eval_gt", {"care_demo": root / "pred_eval", "gaussian": blurred}, data / "eval_src",
+                    tmp_path / "cmp")
+    paths = write_qc_report(tmp_path / "cmp", origin="held out")
+    facts = json.loads(paths["json"].read_text())
+    doc = Doc(paths["html"].read_text())
+    assert facts["kind"] == "compare" and facts["evaluation"]["image_count"] == 1
+    assert set(doc.column("ranking-table", "method")) == {"care_demo", "gaussian", "source"}
+    assert doc.column("ranking-table", "rank") == ["1", "2", "3"]
+    assert "Methods were compared on 1 image(s)" in facts["methods"]

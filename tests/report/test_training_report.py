@@ -147,3 +147,11 @@ def test_op_writes_job_artifacts_and_macro_command(env, tmp_path):
     assert res.values["model"] == "care_demo:1" and (tmp_path / "m" / "care_demo_v1_training_report.html").is_file()
     with pytest.raises(InputError, match="model=NAME"):
         cmd.func(commands.CommandCall("FiJAX Report", {}, {}))
+
+
+@pytest.mark.jvm
+def test_fijax_report_macro_in_imagej(env, ij, tmp_path):
+    res = ij.run_macro(f'run("FiJAX Report", "model=care_demo:1 out=[{tmp_path}]");')
+    row = res.results[0]
+    assert row["model"] == "care_demo:1" and row["html"].endswith("care_demo_v1_training_report.html")
+    assert Doc(open(row["html"]).read()).kv("model-table")["name"] == "care_demo"
