@@ -81,3 +81,12 @@ def test_other_dtypes_converted_as_documented(ij):
 def test_refuses_complex(ij):
     with pytest.raises(InputError, match="complex"):
         ij.to_imageplus(Image(np.zeros((4, 4), np.complex64)))
+
+
+def test_pulled_pixels_are_a_copy(ij):
+    imp = ij.to_imageplus(Image(np.zeros((4, 4), np.float32)))
+    img = ij.from_imageplus(imp)
+    imp.getProcessor().setf(0, 0, 5.0)
+    assert img.data[0, 0] == 0.0
+    img.data[1, 1] = 7.0
+    assert imp.getProcessor().getf(1, 1) == 0.0

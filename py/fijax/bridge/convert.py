@@ -7,6 +7,10 @@ stack index ``c + z*C + t*C*Z`` (0-based). A C-order ``(T, Z, C, Y, X)`` array f
 ``(T*Z*C, Y, X)`` lists its planes in exactly that order, so each plane is one contiguous block copied
 with one bulk JPype array copy.
 
+Copies, no per-pixel Python work: numpy -> Java, a Java direct buffer views the numpy memory
+(``jpype.nio``) and Java copies each plane into ImageJ's new pixel array in one bulk ``get``;
+Java -> numpy, JPype exports each Java pixel array through the buffer protocol (one bulk copy).
+
 dtypes: uint8 <-> 8-bit (``byte[]``), uint16 <-> 16-bit (``short[]``), float32 <-> 32-bit
 (``float[]``), bit-exact. Other dtypes follow :func:`fijax.io.write_tiff`'s documented policy:
 bool -> uint8 (0/1 kept), other integers -> uint16 when all values fit, else float32, float64 ->
@@ -72,14 +76,17 @@ def to_imageplus(image: Image):
         raise InputError(f"cannot hand an empty image of shape {image.shape} to ImageJ")
     height, width = full.shape[-2:]
     bits, prim, view = _NATIVE[full.dtype]
-    planes = np.ascontiguousarray(full.reshape(-1, height, width)).view(view)
+    planes = np.ascontiguousarray(full.reshape(-1, height, width))
+    if not planes.flags.writeable:  # JPype wraps only writable buffers
+        planes = planes.copy()
     JArray = jpype.JArray(getattr(jpype, "J" + prim.capitalize()))
     ImageStack = jpype.JClass("ij.ImageStack")
     ImagePlus = jpype.JClass("ij.ImagePlus")
     stack = ImageStack(int(width), int(height))
     for plane in planes:
-        # One bulk copy per plane (JPype copies a contiguous numpy buffer into a new Java array).
-        stack.addSlice(None, JArray(plane.reshape(-1)))
+        pixels = JArray(int(width) * int(height))
+        _typed_buffer(plane, prim).get(pixels)
+        stack.addSlice(None, pixels)
     imp = ImagePlus(image.title, stack)
     imp.setDimensions(int(c), int(z), int(t))
     if c * z * t > 1 and (c > 1 or (z > 1 and t > 1)):
@@ -91,6 +98,23 @@ def to_imageplus(image: Image):
         cal.setUnit(image.unit or "pixel")
     _store_axes(imp, image.axes)
     return imp
+
+
+def _typed_buffer(array: np.ndarray, prim: str):
+    """A Java ``FloatBuffer``/``ShortBuffer``/``ByteBuffer`` viewing ``array``'s memory (no copy).
+
+    ``get(javaArray)`` / ``put(javaArray)`` on it are single bulk copies done by Java (memcpy speed),
+    much faster than JPype's element conversion of a numpy array.
+    """
+    import jpype
+    import jpype.nio
+
+    buf = jpype.nio.convertToDirectBuffer(array).order(jpype.JClass("java.nio.ByteOrder").nativeOrder())
+    if prim == "float":
+        return buf.asFloatBuffer()
+    if prim == "short":
+        return buf.asShortBuffer()
+    return buf
 
 
 def _store_axes(imp, axes: str) -> None:
@@ -130,13 +154,16 @@ def from_imageplus(imp, title: str | None = None) -> Image:
         dtype = {8: np.uint8, 16: np.uint16, 32: np.float32}.get(bits)
         if dtype is None:
             raise InputError(f"unsupported ImageJ bit depth {bits}")
-        full = np.empty((n, height, width), dtype)
-        flat = full.reshape(n, -1)
+        view = _NATIVE[np.dtype(dtype)][2]
+        planes = []
         for i in range(n):
             pixels = stack.getPixels(i + 1)
-            # JPype primitive arrays expose the buffer protocol: one bulk copy per plane.
-            flat[i] = np.frombuffer(memoryview(pixels), dtype=_NATIVE[np.dtype(dtype)][2]).view(dtype) \
-                if isinstance(pixels, jpype.JArray) else np.asarray(pixels)
+            if not isinstance(pixels, jpype.JArray):
+                raise InputError(f"plane {i + 1} of {imp.getTitle()!r} holds no pixel array")
+            # JPype's buffer export of a primitive array: one bulk copy into memory numpy owns
+            # (later changes to the Java array do not show through).
+            planes.append(np.asarray(pixels).view(view).view(dtype).reshape(height, width))
+        full = planes[0][None] if n == 1 else np.stack(planes)
         full = full.reshape(t, z, c, height, width)
     keep = [a for a, size in zip(CANONICAL_AXES, full.shape, strict=True) if size > 1 or a in "YX"]
     axes = "".join(keep)

@@ -65,6 +65,7 @@ def start(heap: str | None = None, repositories: dict[str, str] | None = None,
     ----------
     heap : str, optional
         Maximum Java heap (``-Xmx``), e.g. ``"4g"``; default ``$FIJAX_JAVA_HEAP`` or ``"2g"``.
+        More JVM options can be given in ``$FIJAX_JAVA_OPTIONS`` (space-separated).
     repositories : dict, optional
         Maven repositories (default Maven Central only); ``{}`` means none (offline start from
         the cache), also selected by ``$FIJAX_OFFLINE=1``.
@@ -101,6 +102,7 @@ def start(heap: str | None = None, repositories: dict[str, str] | None = None,
             f"-Xmx{heap}",
             "--add-opens=java.base/java.lang=ALL-UNNAMED",
             "-Dij.dir=" + str(jars_mod.jar_cache_dir()),
+            *os.environ.get("FIJAX_JAVA_OPTIONS", "").split(),
         ]
         sc.add_options(options)
         scyjava.start_jvm()
