@@ -122,15 +122,17 @@ def test_flagship_macro_end_to_end(ij, demo_ref, pair, tmp_path):
     assert "best: " in res.log and "comparison.png" in res.log
 
 
+@pytest.mark.slow
 @pytest.mark.jvm
 def test_flagship_macro_without_gt(ij, demo_ref, pair, tmp_path):
     code = (ROOT / "macros" / "compare_denoisers.ijm").read_text()
-    res = ij.run_macro(code, inputs={"noisy": pair.noisy}, args=f"out={tmp_path} model={demo_ref} mc_samples=3")
+    res = ij.run_macro(code, inputs={"noisy": pair.noisy}, args=f"out={tmp_path} model={demo_ref} mc_samples=4 cycle_spins=2")
     assert "No ground truth given" in res.log
     assert any(t.startswith("Uncertainty") for t in res.images)
     assert not any(t.startswith("SSIM map") for t in res.images)
 
 
+@pytest.mark.slow
 def test_compare_denoisers_cli(demo_ref, pair, tmp_path, capsys):
     from fijax.cli.main import main
     from fijax.io import write_tiff
@@ -139,7 +141,7 @@ def test_compare_denoisers_cli(demo_ref, pair, tmp_path, capsys):
     write_tiff(tmp_path / "gt.tif", pair.gt)
     out = tmp_path / "out"
     code = main(["compare-denoisers", str(tmp_path / "noisy.tif"), "--gt", str(tmp_path / "gt.tif"),
-                 "--model", demo_ref, "--methods", "puredenoise,dl", "--cycle-spins", "1", "--out", str(out)])
+                 "--model", demo_ref, "--methods", "puredenoise,dl", "--cycle-spins", "2", "--out", str(out)])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["ground_truth"] == "given" and summary["best_ssim"] > summary["raw_ssim"]

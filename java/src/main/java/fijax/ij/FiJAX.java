@@ -144,7 +144,12 @@ public final class FiJAX {
 	public static Result run(String operation, ImagePlus image, Map<String, Object> options) {
 		Map<String, ImagePlus> images = new LinkedHashMap<String, ImagePlus>();
 		if (image != null) {
-			String[] names = requireRunner().imageInputs(operation);
+			String[] names;
+			try {
+				names = requireRunner().imageInputs(operation);
+			} catch (RuntimeException e) {
+				throw new FiJAXException(operation + ": " + Bridge.describe(e), e);
+			}
 			if (names.length == 0)
 				throw new FiJAXException("operation '" + operation + "' takes no image input", null);
 			images.put(names[0], image);
