@@ -139,9 +139,10 @@ def predict_sample(forward: Callable, model: UNet, x: np.ndarray, *, n_tiles=Non
     """Predict one normalised sample ``(*spatial, C)``; returns raw task outputs (normalised units)."""
     spec = model.spec
     xp, spatial = _pad(x, spec.divisor)
-    bs = batch_size or 4
-    win, tiles = plan_tiles(xp.shape[:-1], model, n_tiles, budget, bs)
-    bs = max(1, min(bs, len(tiles)))
+    win, tiles = plan_tiles(xp.shape[:-1], model, n_tiles, budget, batch_size or 1)
+    if batch_size is None:  # as many windows per pass as the budget holds
+        batch_size = budget // (_bytes_per_voxel(model) * math.prod(win))
+    bs = max(1, min(batch_size, len(tiles)))
     outs: dict[str, np.ndarray] = {}
     for b0 in range(0, len(tiles), bs):
         group = tiles[b0:b0 + bs]
@@ -183,7 +184,8 @@ def predict(model: UNet, config: TrainConfig, image: Image | np.ndarray, axes: s
     budget : int
         Memory budget (bytes) of one batch of windows.
     batch_size : int, optional
-        Windows per forward pass (default 4).
+        Windows per forward pass (default: the largest windows that fit ``budget`` one at a time,
+        then as many per pass as fit; fewer, larger windows waste less on overlaps).
     samples : int
         Monte-Carlo dropout passes (0: one deterministic pass).
     seed : int
