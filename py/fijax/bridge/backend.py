@@ -305,8 +305,10 @@ class PyImageJ(Backend):
 
         jars.configure_scyjava([])
         sc.endpoints.clear()  # imglyb appends its endpoint at import: use the Fiji's jars only
-        fiji_jars = sorted((self._fiji_dir / "jars").glob("ij-1*.jar"))
-        shim_jar = shim.build_shim(fiji_jars + sorted((self._fiji_dir / "jars").glob("ij1-patcher*.jar")))
+        # Compile (or reuse) the shim against the Fiji's own ImageJ 1.x, ij1-patcher and javassist.
+        fiji_jars = [p for pattern in ("ij-1*.jar", "ij1-patcher*.jar", "javassist*.jar")
+                     for p in sorted((self._fiji_dir / "jars").glob(pattern))]
+        shim_jar = shim.build_shim(fiji_jars)
         sc.add_classpath(str(shim_jar))
         heap = self._heap or os.environ.get("FIJAX_JAVA_HEAP") or jvm.DEFAULT_HEAP
         sc.add_option(f"-Xmx{heap}")
