@@ -48,12 +48,20 @@ def _data_sentence(facts: dict[str, Any]) -> str:
             f"(pixel size {px}; {fill('sample, labelling, microscope and acquisition settings')}).")
 
 
-def _qc_sentence(qc: dict[str, Any] | None) -> str:
+def qc_sentence(qc: dict[str, Any] | None) -> str:
+    """The validation sentence of the methods paragraph from QC report facts (a marked field without)."""
     if not qc:
         return (f"Quality control: {fill('validation metric and score on held-out images with ground truth, the number and origin of the evaluation images, and why the result was judged acceptable (run fijax qc and fijax report qc)')}.")
     summary = qc.get("summary") or {}
     n = qc.get("evaluation", {}).get("image_count")
     origin = qc.get("evaluation", {}).get("origin") or fill("origin of the evaluation images")
+    if qc.get("kind") == "compare":
+        ranking = (qc.get("tables") or {}).get("ranking") or []
+        best = ranking[0] if ranking else {}
+        return (f"Methods were compared on {n} image(s) with ground truth ({origin}) by mean SSIM and PSNR after "
+                f"percentile normalisation (fijax compare); the best was {best.get('method', 'n/a')} (SSIM "
+                f"{_num(best.get('mean_ssim'))}, PSNR {_num(best.get('mean_psnr'))} dB); it was chosen because "
+                f"{fill('reason')}.")
     if qc.get("kind") == "labels":
         f1 = summary.get("f1")
         thr = summary.get("threshold", 0.5)
@@ -120,7 +128,7 @@ def methods_paragraph(facts: dict[str, Any], qc: dict[str, Any] | None = None) -
         f"and the weights of the {metrics.get('selected', 'last')} epoch were kept.",
         f"The training data are deposited at {fill('repository and DOI/accession of the training data')} and "
         f"the model at {fill('repository and DOI of the model, e.g. BioImage Model Zoo or Zenodo')}.",
-        _qc_sentence(qc),
+        qc_sentence(qc),
         f"Predictions were computed with fijax {v.get('fijax', '?')} (`fijax predict`, tiled prediction with "
         f"per-image percentile normalisation {_num(cfg.get('norm_pmin'))}–{_num(cfg.get('norm_pmax'))}).",
     ]

@@ -138,7 +138,7 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
     InputError
         When the folder or its ``summary.json`` is missing or unreadable.
     """
-    from fijax.report.methods import fill, methods_paragraph
+    from fijax.report.methods import methods_paragraph
 
     folder = Path(qc_dir)
     if not folder.is_dir():
@@ -222,12 +222,9 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
         facts["methods"] = methods_paragraph(tfacts, facts)
     else:
         facts["model"] = None
-        from fijax.report.methods import _qc_sentence
+        from fijax.report.methods import qc_sentence
 
-        facts["methods"] = _qc_sentence(facts) if kind != "compare" else (
-            f"Methods were compared on {facts['evaluation']['image_count']} image(s) with ground truth "
-            f"({origin or fill('origin of the evaluation images')}) by mean SSIM and PSNR after percentile "
-            "normalisation (fijax compare).")
+        facts["methods"] = qc_sentence(facts)
     if facts["evaluation"]["origin"] is None:
         facts["evaluation"]["origin_missing"] = True
     return facts

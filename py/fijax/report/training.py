@@ -230,7 +230,7 @@ def training_html(facts: dict[str, Any], examples: dict[str, np.ndarray] | None 
                     "validation split": d["validation"]["split"],
                     "validation fraction": d["validation"]["fraction"],
                     "validation patches": d["validation"]["patch_count"],
-                    "pixel size (Z, Y, X)": "; ".join(f"{fmt_list(p['zyx'])} {p['unit'] or ''}".strip()
+                    "pixel size (Z, Y, X)": "; ".join(f"{_fmt_list(p['zyx'])} {p['unit'] or ''}".strip()
                                                       for p in d["pixel_size"]) or "not calibrated"},
                    "data-table"),
         "<h3>Files</h3>", H.rows_table(tr["files"], "files-table", ["name", "sha256"]),
@@ -273,7 +273,8 @@ def training_html(facts: dict[str, Any], examples: dict[str, np.ndarray] | None 
     return H.document(title, "".join(parts), facts)
 
 
-def fmt_list(values: Any) -> str:
+def _fmt_list(values: Any) -> str:
+    """``[1, 0.13, 0.13]`` → ``1 × 0.13 × 0.13``."""
     return " × ".join(H.fmt(v) for v in values)
 
 
