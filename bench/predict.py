@@ -52,18 +52,18 @@ def run_peer(args: argparse.Namespace) -> dict:
     cfg = create_n2v_config(experiment_name="bench", data_type="array", axes="YX", patch_size=[64, 64],
                             batch_size=16, num_epochs=1)
     work = args.workdir
-    careamist = CAREamist(cfg, work_dir=work)
+    careamist = CAREamist(cfg, work_dir=work, enable_progress_bar=False)
     out: dict = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     import careamics
 
     out["careamics"] = careamics.__version__
     for label, kwargs in (("tiled256", {"tile_size": (256, 256), "tile_overlap": (48, 48)}),
                           ("whole", {})):
-        careamist.predict(source=img[:512, :512], data_type="array", axes="YX", **kwargs)  # warm-up
+        careamist.predict(img[:512, :512], data_type="array", axes="YX", **kwargs)  # warm-up
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            careamist.predict(source=img, data_type="array", axes="YX", **kwargs)
+            careamist.predict(img, data_type="array", axes="YX", **kwargs)
             times.append(time.perf_counter() - t0)
         out[label] = {"median_s": float(np.median(times)), "times": times}
     return out
@@ -101,12 +101,21 @@ def run_fijax(args: argparse.Namespace) -> dict:
     return out
 
 
+def _peer_env(args: argparse.Namespace) -> dict:
+    env = dict(os.environ)
+    if args.peer_pythonpath:
+        env["PYTHONPATH"] = args.peer_pythonpath
+    return env
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--careamics-python", default=os.environ.get("CAREAMICS_PYTHON"),
                    help="interpreter of an environment with careamics (CPU torch)")
+    p.add_argument("--peer-pythonpath", default=os.environ.get("CAREAMICS_PYTHONPATH"),
+                   help="PYTHONPATH for the CAREamics process only (e.g. a torchvision stub, see docs/engine.md)")
     p.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workdir", default="/tmp/fijax-bench-careamics")
     args = p.parse_args()
@@ -118,7 +127,8 @@ def main() -> int:
     result["fijax"] = run_fijax(args)
     if args.careamics_python:
         proc = subprocess.run([args.careamics_python, __file__, "--peer", "--size", str(args.size), "--repeats",
-                               str(args.repeats), "--workdir", args.workdir], capture_output=True, text=True)
+                               str(args.repeats), "--workdir", args.workdir], capture_output=True, text=True,
+                              env=_peer_env(args))
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             result["careamics"] = {"error": proc.stderr[-500:]}

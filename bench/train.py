@@ -73,7 +73,7 @@ def run_peer(args: argparse.Namespace) -> dict:
     import torch
     from careamics import CAREamist
     from careamics.config import create_n2v_config
-    from pytorch_lightning.callbacks import Callback
+    from lightning.pytorch.callbacks import Callback
 
     torch.set_num_threads(os.cpu_count() or 2)
     torch.manual_seed(0)
@@ -92,13 +92,13 @@ def run_peer(args: argparse.Namespace) -> dict:
     timer = StepTimer()
     cfg = create_n2v_config(experiment_name="bench", data_type="array", axes="SYX", patch_size=[64, 64],
                             batch_size=16, num_epochs=args.epochs)
-    careamist = CAREamist(cfg, work_dir=args.workdir, callbacks=[timer])
+    careamist = CAREamist(cfg, work_dir=args.workdir, callbacks=[timer], enable_progress_bar=False)
     t0 = time.perf_counter()
-    careamist.train(train_source=noisy)
+    careamist.train(train_data=noisy)
     train_s = time.perf_counter() - t0
-    pred = careamist.predict(source=test_noisy, data_type="array", axes="YX", tile_size=(256, 256),
+    pred = careamist.predict(test_noisy, data_type="array", axes="YX", tile_size=(256, 256),
                              tile_overlap=(48, 48))
-    pred = np.asarray(pred[0] if isinstance(pred, list) else pred).squeeze()
+    pred = np.asarray(pred[0][0] if isinstance(pred, tuple) else pred).squeeze()
     steps = np.array(timer.times)
     return {"careamics": careamics.__version__, "torch": torch.__version__, "epochs": args.epochs,
             "steps": int(len(steps)), "train_s": train_s, "step_median_s": float(np.median(steps[2:]))
@@ -178,6 +178,13 @@ def fijax_time_to_quality(target: float | None, max_seconds: float, preset_name:
             "seconds_to_target_minus_0.2dB": reached_02["seconds"] if reached_02 else None}
 
 
+def _peer_env(args: argparse.Namespace) -> dict:
+    env = dict(os.environ)
+    if args.peer_pythonpath:
+        env["PYTHONPATH"] = args.peer_pythonpath
+    return env
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=10, help="CAREamics epoch budget")
@@ -185,6 +192,8 @@ def main() -> int:
     p.add_argument("--max-seconds", type=float, default=900, help="fijax time-to-quality cap")
     p.add_argument("--preset", default="n2v-fast", help="fijax recipe for time to quality")
     p.add_argument("--careamics-python", default=os.environ.get("CAREAMICS_PYTHON"))
+    p.add_argument("--peer-pythonpath", default=os.environ.get("CAREAMICS_PYTHONPATH"),
+                   help="PYTHONPATH for the CAREamics process only (e.g. a torchvision stub, see docs/engine.md)")
     p.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workdir", default="/tmp/fijax-bench-careamics-train")
     p.add_argument("--skip", default="", help="comma list: step,ttq")
@@ -200,7 +209,8 @@ def main() -> int:
     ca: dict = {}
     if args.careamics_python:
         proc = subprocess.run([args.careamics_python, __file__, "--peer", "--epochs", str(args.epochs),
-                               "--workdir", args.workdir], capture_output=True, text=True)
+                               "--workdir", args.workdir], capture_output=True, text=True,
+                              env=_peer_env(args))
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             ca = {"error": proc.stderr[-500:]}
