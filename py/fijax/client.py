@@ -142,8 +142,11 @@ class Client:
     # -- operations and macros ----------------------------------------------------------------
     def run(self, op: str, inputs: Mapping[str, Image | np.ndarray | str | os.PathLike] | None = None,
             options: Mapping[str, Any] | None = None, *, wait: bool | None = None,
-            timeout: float | None = None, fetch_images: bool = True) -> JobResult:
+            timeout: float | None = None, fetch_images: bool = True, artifacts: bool = True) -> JobResult:
         """Run operation ``op`` on ``inputs`` (images, arrays or TIFF paths by input name).
+
+        ``artifacts=False`` runs the operation without an artifacts folder (no CSV, maps or
+        figures written: a faster answer when only values and the table are needed).
 
         ``wait=None`` waits for short operations and returns the queued job of long-running
         ones (follow it with :meth:`wait`, :meth:`events`).
@@ -154,6 +157,8 @@ class Client:
             params["wait"] = "true" if wait else "false"
         if timeout is not None:
             params["timeout"] = str(timeout)
+        if not artifacts:
+            params["artifacts"] = "false"
         data = {"options": json.dumps(dict(options or {}))}
         job = self._json("POST", f"/ops/{op}", files=files or None, data=data, params=params)
         return self._result(job, fetch_images)

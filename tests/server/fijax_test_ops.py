@@ -29,12 +29,13 @@ def test_blur(inputs: Mapping[str, Image], options: BlurOptions, ctx: OpContext)
         raise InputError(f"test_blur needs a 2-D image, got shape {image.shape}")
     out = ndimage.gaussian_filter(image.data.astype(np.float32), options.sigma)
     ctx.progress(0.5, "blurred")
-    csv = ctx.out_dir / "stats.csv"
-    atomic_write_text(csv, f"mean,max\n{out.mean()},{out.max()}\n")
+    files = {}
+    if ctx.out_dir is not None:  # artifacts only when the caller wants them
+        files["stats"] = ctx.out_dir / "stats.csv"
+        atomic_write_text(files["stats"], f"mean,max\n{out.mean()},{out.max()}\n")
     return OpResult(images={"blurred": image.with_data(out, title="blurred")},
                     table=[{"mean": float(out.mean()), "max": float(out.max())}],
-                    values={"sigma": options.sigma, "input_shape": list(image.shape)},
-                    files={"stats": csv})
+                    values={"sigma": options.sigma, "input_shape": list(image.shape)}, files=files)
 
 
 class PairOptions(pydantic.BaseModel):

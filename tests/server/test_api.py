@@ -81,6 +81,12 @@ def test_artifact_download(client, image, tmp_path):
     assert mean == pytest.approx(res.table[0]["mean"], rel=1e-6)
 
 
+def test_without_artifacts(client, image):
+    res = client.run("test_blur", {"image": image}, artifacts=False, fetch_images=False)
+    assert res.state == "succeeded" and res.files == {} and client.artifacts(res.id) == []
+    assert res.job["settings"] == {"artifacts": False} and res.table[0]["mean"] > 0
+
+
 def test_pair_operation_and_operation_input_error(client):
     a, b = np.zeros((8, 8), np.float32), np.ones((8, 8), np.float32)
     assert client.run("test_pair_mse", {"prediction": a, "target": b}).values["mse"] == pytest.approx(1.0)

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     error_kind TEXT,
     long_running INTEGER NOT NULL DEFAULT 0,
+    settings TEXT NOT NULL DEFAULT '{}', -- how the server runs it (e.g. artifacts on/off)
     attempts INTEGER NOT NULL DEFAULT 0,
     dir TEXT NOT NULL,
     created REAL NOT NULL,
@@ -118,6 +119,7 @@ class Job:
     error: str | None
     error_kind: str | None
     long_running: bool
+    settings: dict[str, Any]
     attempts: int
     dir: Path
     created: float
@@ -135,7 +137,7 @@ class Job:
             "id": self.id, "kind": self.kind, "name": self.name, "state": self.state,
             "progress": self.progress, "message": self.message, "options": self.options,
             "inputs": self.inputs, "result": self.result, "error": self.error,
-            "error_kind": self.error_kind, "long_running": self.long_running,
+            "error_kind": self.error_kind, "long_running": self.long_running, "settings": self.settings,
             "attempts": self.attempts, "created": self.created, "started": self.started,
             "finished": self.finished,
         })
@@ -147,7 +149,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         progress=float(row["progress"]), message=row["message"], options=json.loads(row["options"]),
         inputs=json.loads(row["inputs"]), result=json.loads(row["result"]) if row["result"] else None,
         error=row["error"], error_kind=row["error_kind"], long_running=bool(row["long_running"]),
-        attempts=int(row["attempts"]), dir=Path(row["dir"]), created=row["created"],
+        settings=json.loads(row["settings"] or "{}"), attempts=int(row["attempts"]), dir=Path(row["dir"]), created=row["created"],
         started=row["started"], finished=row["finished"],
     )
 
@@ -168,6 +170,9 @@ class JobStore:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self._con = connect(db_path, schema=SCHEMA)
         self._lock = threading.RLock()
+        columns = {r["name"] for r in self._con.execute("PRAGMA table_info(jobs)")}
+        if "settings" not in columns:  # tables created before the column existed
+            self._con.execute("ALTER TABLE jobs ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'")
 
     def close(self) -> None:
         with self._lock:
@@ -175,7 +180,7 @@ class JobStore:
 
     # -- writes ---------------------------------------------------------------------------
     def create(self, kind: str, name: str, options: Mapping[str, Any], inputs: Mapping[str, Any],
-               long_running: bool, job_id: str | None = None) -> Job:
+               long_running: bool, job_id: str | None = None, settings: Mapping[str, Any] | None = None) -> Job:
         """Insert a queued job and create its folder; return it."""
         job_id = job_id or new_job_id()
         folder = self.jobs_dir / job_id
@@ -183,10 +188,10 @@ class JobStore:
         now = time.time()
         with self._lock, transaction(self._con):
             self._con.execute(
-                "INSERT INTO jobs (id, kind, name, state, options, inputs, long_running, dir, created)"
-                " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (id, kind, name, state, options, inputs, long_running, settings, dir, created)"
+                " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                 (job_id, kind, name, json.dumps(jsonable(options)), json.dumps(jsonable(inputs)),
-                 int(long_running), str(folder), now),
+                 int(long_running), json.dumps(jsonable(settings or {})), str(folder), now),
             )
         return self.get(job_id)
 

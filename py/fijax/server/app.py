@@ -257,7 +257,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         return describe(op_table[name])
 
     async def accept(uploads: dict[str, UploadFile], kind: str, name: str, options: dict[str, Any],
-                     long_running: bool, code: str | None = None) -> Job:
+                     long_running: bool, code: str | None = None, settings: dict[str, Any] | None = None) -> Job:
         """Save the uploads (checked TIFFs) in a new job folder and insert the job; on failure leave nothing."""
         job_id = new_job_id()
         folder = jobs_dir / job_id
@@ -270,7 +270,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             if code is not None:
                 with atomic_path(folder / "macro.ijm") as tmp:
                     tmp.write_text(code)
-            return store().create(kind, name, options, files, long_running, job_id=job_id)
+            return store().create(kind, name, options, files, long_running, job_id=job_id, settings=settings)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -278,7 +278,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     def payload_for(job: Job) -> dict[str, Any]:
         """The worker's task for a job row (new or resumed): everything is in the row and its folder."""
         payload = {"job_id": job.id, "kind": job.kind, "name": job.name, "options": job.options,
-                   "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir)}
+                   "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir),
+                   "artifacts": job.settings.get("artifacts", True)}
         if job.kind == "macro":
             payload["code"] = (job.dir / "macro.ijm").read_text()
         return payload
@@ -302,7 +303,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         form = await request.form(max_files=config.max_files, max_fields=64, max_part_size=4 << 20)
         return form, None
 
-    async def run_op(request: Request, name: str, wait: bool | None, timeout: float | None) -> Response:
+    async def run_op(request: Request, name: str, wait: bool | None, timeout: float | None,
+                     artifacts: bool = True) -> Response:
         if name not in op_table:
             raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(op_table)) or 'none'}")
         op = op_table[name]
@@ -326,7 +328,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise InputError(f"{name!r} needs input image(s): {', '.join(missing)} (multipart TIFF parts)")
         parsed = op.parse_options(options)  # InputError → 400 before anything is queued
         options = parsed.model_dump(mode="json")
-        job = await accept(uploads, "op", name, options, op.long_running)
+        job = await accept(uploads, "op", name, options, op.long_running, settings={"artifacts": artifacts or op.long_running})
         soft = timeout or (config.job_timeout if op.long_running else config.timeout)
         return await submit(job, payload_for(job), (not op.long_running) if wait is None else wait, soft)
 
@@ -341,10 +343,13 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     wait_q = Query(None, description="wait for the result (default: yes, except for long-running operations)")
     timeout_q = Query(None, gt=0, le=7 * 86400, description="soft timeout in seconds for this job")
+    artifacts_q = Query(True, description="give the operation an artifacts folder (CSV, maps, figures); "
+                                          "false skips those files for a faster answer")
 
     def make_op_endpoint(op_name: str):
-        async def endpoint(request: Request, wait: bool | None = wait_q, timeout: float | None = timeout_q):
-            return await run_op(request, op_name, wait, timeout)
+        async def endpoint(request: Request, wait: bool | None = wait_q, timeout: float | None = timeout_q,
+                           artifacts: bool = artifacts_q):
+            return await run_op(request, op_name, wait, timeout, artifacts)
         return endpoint
 
     for op_name in sorted(op_table):
@@ -357,8 +362,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.post("/ops/{name}", summary="Run an operation by name (404 for unknown names)", include_in_schema=False)
     async def run_any_op(request: Request, name: str, wait: bool | None = wait_q,
-                         timeout: float | None = timeout_q) -> Response:
-        return await run_op(request, name, wait, timeout)
+                         timeout: float | None = timeout_q, artifacts: bool = artifacts_q) -> Response:
+        return await run_op(request, name, wait, timeout, artifacts)
 
     # -- macros ----------------------------------------------------------------------------
     macro_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

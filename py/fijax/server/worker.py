@@ -140,7 +140,8 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
     def cancelled() -> bool:
         return bool(cancel_flag.value)
 
-    ctx = OpContext(out_dir=artifacts, progress=progress, is_cancelled=cancelled)
+    ctx = OpContext(out_dir=artifacts if task.get("artifacts", True) else None, progress=progress,
+                    is_cancelled=cancelled)
     if task["kind"] == "macro":
         images, table, values, files, log = _run_macro(task["code"], inputs, cancelled)
         if log:
