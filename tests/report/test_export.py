@@ -57,7 +57,8 @@ def test_package_fields(package):
     assert [o["id"] for o in rdf["outputs"]] == ["prediction"]
     assert rdf["weights"]["onnx"]["opset_version"] >= 7
     # every referenced file is in the zip with its sha256
-    refs = [inp["test_tensor"], rdf["outputs"][0]["test_tensor"], rdf["documentation"], rdf["covers"][0],
+    refs = [inp["test_tensor"], rdf["outputs"][0]["test_tensor"], inp["sample_tensor"], rdf["documentation"],
+            rdf["outputs"][0]["sample_tensor"], rdf["covers"][0],
             rdf["weights"]["onnx"]]
     for ref in refs:
         assert hashlib.sha256(files[ref["source"]]).hexdigest() == ref["sha256"], ref["source"]

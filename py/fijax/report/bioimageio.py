@@ -1,7 +1,7 @@
 """Export a registered model as a bioimage.io model package (spec 0.5) with ONNX weights.
 
 The package (a zip) holds ``bioimageio.yaml``, ``weights.onnx``, the test input and output
-tensors (``.npy``), ``README.md`` (documentation built from the training report, with a
+tensors (``.npy``) with TIFF sample tensors, ``README.md`` (documentation built from the training report, with a
 "Validation" section) and a cover image. All facts come from the registry.
 
 Conventions of the exported network:
@@ -201,6 +201,15 @@ def _readme(facts: dict[str, Any], outputs: list[str], max_abs_diff: float | Non
     return "\n".join(lines)
 
 
+def _tif(a: np.ndarray) -> bytes:
+    """A float32 TIFF of a tensor without its singleton axes (bioimage.io ``sample_tensor``)."""
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.ascontiguousarray(np.squeeze(a), np.float32))
+    return buf.getvalue()
+
+
 def _cover(examples: dict[str, np.ndarray]) -> bytes:
     """A 2:1 cover: first example input next to its prediction."""
     import base64
@@ -301,17 +310,22 @@ def export_bioimageio(model: Any, out: str | Path, *, registry: Any = None, auth
     in_axes += [{"type": "space", "id": a, "size": int(s)} for a, s in zip(spatial_ids, test_input.shape[1:-1],
                                                                           strict=True)]
     in_axes.append({"type": "channel", "channel_names": [f"c{i}" for i in range(test_input.shape[-1])]})
-    files: dict[str, bytes] = {"weights.onnx": onnx_bytes, "test_input.npy": _npy(test_input)}
+    files: dict[str, bytes] = {"weights.onnx": onnx_bytes, "test_input.npy": _npy(test_input),
+                               "sample_input.tif": _tif(test_input)}
     outputs = []
     for n, arr in zip(out_names, jax_out, strict=True):
         fname = f"test_output_{n}.npy"
         files[fname] = _npy(arr)
+        files[f"sample_output_{n}.tif"] = _tif(arr)
         axes: list[dict[str, Any]] = [{"type": "batch"}]
         axes += [{"type": "space", "id": a, "size": {"tensor_id": "raw", "axis_id": a}} for a in spatial_ids]
         axes.append({"type": "channel", "channel_names": [f"{n}{i}" for i in range(arr.shape[-1])]})
         outputs.append({"id": n, "description": f"{n} (normalised units)", "axes": axes,
                         "test_tensor": {"source": fname, "sha256": _sha(files[fname])},
-                        "data": {"type": "float32"}})
+                        "sample_tensor": {"source": f"sample_output_{n}.tif",
+                                          "sha256": _sha(files[f"sample_output_{n}.tif"])},
+                        "data": {"type": "float32"},
+                        "postprocessing": [{"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}]})
     examples = {"source": normed, "prediction": jax_out[0]}
     files["cover.png"] = _cover(examples)
     files["README.md"] = _readme(facts, out_names, max_diff, validation or "").encode()
@@ -333,6 +347,7 @@ def export_bioimageio(model: Any, out: str | Path, *, registry: Any = None, auth
         "inputs": [{
             "id": "raw", "description": "raw image (any intensity units)", "axes": in_axes,
             "test_tensor": {"source": "test_input.npy", "sha256": _sha(files["test_input.npy"])},
+            "sample_tensor": {"source": "sample_input.tif", "sha256": _sha(files["sample_input.tif"])},
             "data": {"type": "float32"},
             "preprocessing": [{"id": "scale_range", "kwargs": {"axes": spatial_ids, "min_percentile": cfg.norm_pmin,
                                                                "max_percentile": cfg.norm_pmax, "eps": EPS}}],
