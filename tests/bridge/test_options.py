@@ -49,3 +49,17 @@ def test_split_call_reports_missing_option():
 def test_labels_must_be_fijax():
     with pytest.raises(ValueError):
         commands.macro_command("Gaussian")(lambda call: None)
+
+
+def test_jars_txt_parsing_and_offline_without_cache(tmp_path, monkeypatch):
+    from fijax.bridge import jars
+
+    assert jars.parse_jars_txt("# c\nnet.imagej:ij:1.54p  # pinned\n\n") == ["net.imagej:ij:1.54p"]
+    for bad in ("net.imagej:ij", "net.imagej:ij:RELEASE", "# only a comment\n"):
+        with pytest.raises(InputError):
+            jars.parse_jars_txt(bad)
+    # No repository and an empty cache: a clear error telling what to do (no network involved).
+    monkeypatch.setenv("FIJAX_JAR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("M2_REPO", str(tmp_path / "cache" / "m2"))
+    with pytest.raises(RuntimeError, match="fijax setup"):
+        jars.resolve(["net.imagej:ij:1.54p"], repositories={})

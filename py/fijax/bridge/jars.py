@@ -134,8 +134,13 @@ def resolve(coords: list[str] | None = None, repositories: dict[str, str] | None
 
     repos = dict(sc.get_repositories())
     endpoint = coords[0] if len(coords) == 1 else "+".join(coords[:1] + sorted(coords[1:]))
-    env = jgo.build(endpoint=endpoint, cache_dir=sc.get_cache_dir(), repositories=repos,
-                    resolver=jgo.maven.PythonResolver(lenient=True))
+    try:
+        env = jgo.build(endpoint=endpoint, cache_dir=sc.get_cache_dir(), repositories=repos,
+                        resolver=jgo.maven.PythonResolver(lenient=True))
+    except Exception as exc:  # noqa: BLE001 - jgo raises many kinds; say what to do
+        where = ", ".join(repos.values()) or "no repository"
+        raise RuntimeError(f"could not resolve {endpoint} from {where} into {jar_cache_dir()}: {exc}. "
+                           "Run `fijax setup` once with access to Maven Central.") from exc
     jars = sorted(Path(env.modules_dir).glob("*.jar")) + sorted(Path(env.jars_dir).glob("*.jar"))
     if not jars:
         raise RuntimeError(f"jgo resolved no jars for {endpoint}")
