@@ -9,8 +9,7 @@ with one bulk JPype array copy.
 
 Copies, no per-pixel Python work: numpy -> Java, a Java direct buffer views the numpy memory
 (``jpype.nio``) and Java copies each plane into ImageJ's new pixel array in one bulk ``get``;
-Java -> numpy, JPype exports each Java pixel array through the buffer protocol and numpy copies
-it into a writable array (bulk copies).
+Java -> numpy, a direct buffer over a new numpy array and one bulk ``put`` per plane.
 
 dtypes: uint8 <-> 8-bit (``byte[]``), uint16 <-> 16-bit (``short[]``), float32 <-> 32-bit
 (``float[]``), bit-exact. Other dtypes follow :func:`fijax.io.write_tiff`'s documented policy:
@@ -155,15 +154,14 @@ def from_imageplus(imp, title: str | None = None) -> Image:
         dtype = {8: np.uint8, 16: np.uint16, 32: np.float32}.get(bits)
         if dtype is None:
             raise InputError(f"unsupported ImageJ bit depth {bits}")
-        view = _NATIVE[np.dtype(dtype)][2]
+        prim = _NATIVE[np.dtype(dtype)][1]
         full = np.empty((n, height, width), dtype)
         for i in range(n):
             pixels = stack.getPixels(i + 1)
             if not isinstance(pixels, jpype.JArray):
                 raise InputError(f"plane {i + 1} of {imp.getTitle()!r} holds no pixel array")
-            # JPype exports the primitive array through the buffer protocol (a read-only snapshot);
-            # one bulk copy puts it into writable memory numpy owns.
-            full[i] = np.asarray(pixels).view(view).view(dtype).reshape(height, width)
+            # One bulk copy done by Java, from the pixel array into memory numpy owns (writable).
+            _typed_buffer(full[i], prim).put(pixels)
         full = full.reshape(t, z, c, height, width)
     keep = [a for a, size in zip(CANONICAL_AXES, full.shape, strict=True) if size > 1 or a in "YX"]
     axes = "".join(keep)
