@@ -155,3 +155,24 @@ def test_fijax_report_macro_in_imagej(env, ij, tmp_path):
     row = res.results[0]
     assert row["model"] == "care_demo:1" and row["html"].endswith("care_demo_v1_training_report.html")
     assert Doc(open(row["html"]).read()).kv("model-table")["name"] == "care_demo"
+
+
+def test_segmentation_model_report(tmp_path, monkeypatch):
+    """A seg model: class-map example patches and the validation QC the task stored with the model."""
+    from fijax.engine.config import preset
+    from fijax.engine.seg_synthetic import touching_nuclei
+    from fijax.engine.train import train
+    from fijax.io import Image
+
+    monkeypatch.setenv("FIJAX_HOME", str(tmp_path / "home"))
+    x, y = touching_nuclei(6, size=64)
+    train(preset("quick", "seg", epochs=1, steps_per_epoch=2, batch_size=4), [Image(a, "YX") for a in x],
+          [Image(b, "YX") for b in y], name="seg_demo")
+    paths = write_training_report("seg_demo", tmp_path / "out")
+    facts = json.loads(paths["json"].read_text())
+    assert facts["examples"]["columns"] == ["source", "target (classes)", "prediction (classes)"]
+    assert "segmentation" in facts["algorithm"]["name"]
+    doc = Doc(paths["html"].read_text())
+    assert "validation-qc" in doc.sections and png_ok(doc.images["fig-qc_f1"])
+    thr = [float(t) for t in doc.column("qc_matching-table", "thresh")]
+    assert thr[0] == pytest.approx(0.5) and len(thr) == len(facts["stored_qc"]["tables"]["qc_matching"])

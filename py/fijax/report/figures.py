@@ -59,17 +59,26 @@ def _plane(a: np.ndarray) -> np.ndarray:
 
 
 def patch_grid(columns: Mapping[str, np.ndarray]) -> str:
-    """One row per patch, one column per named stack of patches (e.g. source, target, prediction)."""
+    """One row per patch, one column per named stack of patches (e.g. source, target, prediction).
+
+    Columns named ``... (classes)`` hold integer class maps and share one discrete colour scale;
+    the others are scaled with the first column's 1–99.8 percentiles.
+    """
     plt = _pyplot()
     names = list(columns)
-    n = min(len(v) for v in columns.values())
-    fig, axes = plt.subplots(n, len(names), figsize=(2.3 * len(names), 2.3 * n), squeeze=False)
-    for i in range(n):
+    n_rows = min(len(v) for v in columns.values())
+    fig, axes = plt.subplots(n_rows, len(names), figsize=(2.3 * len(names), 2.3 * n_rows), squeeze=False)
+    for i in range(n_rows):
         ref = _plane(columns[names[0]][i])
         lo, hi = np.percentile(ref, [1, 99.8])
         for j, name in enumerate(names):
             ax = axes[i, j]
-            ax.imshow(_plane(columns[name][i]), cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1)
+            if "classes" in name:  # class maps: one fixed colour per class, not intensity-scaled
+                n = max(int(np.max(columns[c][:n_rows])) for c in names if "classes" in c) + 1
+                ax.imshow(_plane(columns[name][i]), cmap="viridis", vmin=0, vmax=max(n - 1, 1),
+                          interpolation="nearest")
+            else:
+                ax.imshow(_plane(columns[name][i]), cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1)
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:

@@ -27,7 +27,7 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
                      "Checkerboard Artifacts with Modified Sampling Strategies and a Tweaked Network "
                      "Architecture. ECCV 2022 Workshops, LNCS 13804 (2023).",
              "doi": "10.1007/978-3-031-25069-9_33", "kind": "self-supervised denoising"},
-    "seg": {"name": "3-class U-Net segmentation (background, boundary, interior) with watershed",
+    "seg": {"name": "3-class U-Net segmentation (background, interior, boundary) with seeded watershed",
             "short": "Ronneberger et al., 2015", "text": UNET["text"], "doi": UNET["doi"],
             "kind": "instance segmentation"},
 }

@@ -98,11 +98,28 @@ def example_predictions(record: Any, registry: Any = None) -> dict[str, np.ndarr
     trained = registry.load(record.ref)
     forward = make_forward(trained.model, trained.config)
     out = {k: np.asarray(v) for k, v in forward(arrays["source"]).items()}
+    key = "prediction" if "prediction" in out else next(iter(out))
+    pred = out[key]
+    kind = trained.task.output_kinds(trained.config).get(key, "intensity")
     cols = {"source": arrays["source"]}
+    if kind == "raw" and pred.shape[-1] > 1:  # class probabilities: show class maps
+        n = pred.shape[-1]
+        if "target" in arrays:
+            cols["target (classes)"] = np.argmax(arrays["target"][..., :n], axis=-1)[..., None]
+        cols["prediction (classes)"] = np.argmax(pred, axis=-1)[..., None]
+        return cols
     if "target" in arrays:
         cols["target"] = arrays["target"]
-    cols["prediction"] = out.get("prediction", next(iter(out.values())))
+    cols["prediction"] = pred
     return cols
+
+
+def stored_qc(record: Any) -> dict[str, Any]:
+    """Validation QC a task stored with the model (``qc_*.csv`` tables, ``qc_*.png`` figures)."""
+    folder = Path(record.path)
+    tables = {p.stem: list(csv.DictReader(open(p, newline=""))) for p in sorted(folder.glob("qc_*.csv"))}
+    figs = sorted(p.name for p in folder.glob("qc_*.png"))
+    return {"tables": tables, "figures": figs}
 
 
 def _data_facts(data: dict, config: dict) -> dict[str, Any]:
@@ -190,6 +207,7 @@ def training_facts(model: Any, registry: Any = None, *, with_examples: bool = Tr
                      "columns": (["source"] + (["target"] if "target" in ex_arrays else []) + ["prediction"])
                      if "source" in ex_arrays else []},
         "metrics": metrics,
+        "stored_qc": stored_qc(record),
         "parent": parent,
     }
     facts["trained_from"] = parent.get("ref", f"{parent.get('name')}:{parent.get('version')}") if parent \
@@ -264,6 +282,18 @@ def training_html(facts: dict[str, Any], examples: dict[str, np.ndarray] | None 
     parts.append(H.section("examples", "Example patches", *ex_parts))
     parts.append(H.section("metrics", "Final metrics", H.kv_table(sorted(facts["metrics"].items()),
                                                                   "metrics-table")))
+    sq = facts.get("stored_qc") or {}
+    if sq.get("tables") or sq.get("figures"):
+        import base64
+
+        folder = Path(facts["model"]["path"])
+        qc_parts = [H.para("Quality control the training task ran on its validation split and stored with the model.")]
+        for name, rows in sq["tables"].items():
+            qc_parts += [f"<h3>{H.esc(name)}</h3>", H.rows_table(rows, f"{name}-table")]
+        for fname in sq["figures"]:
+            b64 = base64.b64encode((folder / fname).read_bytes()).decode("ascii")
+            qc_parts.append(H.figure(b64, f"fig-{Path(fname).stem}", fname))
+        parts.append(H.section("validation-qc", "Validation QC stored with the model", *qc_parts))
     p = facts["parent"]
     parts.append(H.section("parent", "Parent model (transfer learning)",
                            H.kv_table(p, "parent-table") if p else
@@ -291,6 +321,8 @@ def write_training_report(model: Any, out_dir: str | Path, registry: Any = None)
     record = _resolve(model, registry)
     facts = training_facts(record, registry)
     examples = example_predictions(record, registry) if facts["examples"]["count"] else {}
+    if examples:
+        facts["examples"]["columns"] = list(examples)
     out = Path(out_dir)
     stem = f"{record.name}_v{record.version}_training_report"
     paths = {"html": out / f"{stem}.html", "json": out / f"{stem}.json",
