@@ -17,6 +17,7 @@ Errors come back as :class:`ServerError` carrying the HTTP status and the server
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -30,7 +31,7 @@ import httpx
 import numpy as np
 
 from fijax.errors import FijaxError, InputError
-from fijax.io import Image, atomic_path, read_tiff, write_tiff
+from fijax.io import Image, atomic_path, read_tiff
 
 
 class ServerError(FijaxError):
@@ -60,10 +61,25 @@ class JobResult:
 
 
 def _tiff_bytes(image: Image | np.ndarray) -> bytes:
-    """Encode an image as an ImageJ TIFF (via :func:`fijax.io.write_tiff`, so calibration travels)."""
-    with tempfile.TemporaryDirectory(prefix="fijax-client-") as tmp:
-        path = write_tiff(Path(tmp) / "image.tif", image)
-        return path.read_bytes()
+    """Encode an image as an ImageJ TIFF in memory, with the metadata :func:`fijax.io.write_tiff` writes.
+
+    In memory because a temporary file (created, fsynced, renamed) cost ~10 ms per image, a
+    fifth of a small request's budget.
+    """
+    import tifffile
+
+    from fijax.io.tiff import _imagej_dtype
+
+    if not isinstance(image, Image):
+        image = Image(np.asarray(image))
+    kwargs: dict[str, Any] = {"imagej": True, "metadata": {"axes": image.axes}}
+    if image.pixel_size is not None:
+        pz, py, px = image.pixel_size
+        kwargs["resolution"] = (1.0 / px, 1.0 / py)
+        kwargs["metadata"].update(spacing=pz, unit=image.unit or "pixel")
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, _imagej_dtype(image.data), **kwargs)
+    return buf.getvalue()
 
 
 def _as_upload(value: Image | np.ndarray | str | os.PathLike) -> bytes:

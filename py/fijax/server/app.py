@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import mimetypes
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -143,9 +144,21 @@ def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
 
 
 def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) -> list[int]:
+    """Store an uploaded image in the job folder, atomically (temporary file, then rename).
+
+    Not fsynced, unlike :func:`fijax.io.atomic_path`: an fsync per input cost ~5-10 ms per request,
+    and after a power loss a torn input is only refused as a malformed TIFF when the job is resumed.
+    """
     upload.file.seek(0)
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        shutil.copyfileobj(upload.file, fh, 1 << 20)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as fh:
+            shutil.copyfileobj(upload.file, fh, 1 << 20)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return _check_tiff(target, label, max_pixels)
 
 

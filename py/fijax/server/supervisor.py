@@ -136,13 +136,18 @@ class Supervisor:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop serving: running jobs are recorded ``interrupted`` (resumable), workers end."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         for handle in self.workers:
-            handle.stop()
+            proc = handle.process
+            if handle.current is not None and proc is not None and proc.is_alive():
+                proc.kill()  # its supervising thread sees the death and records the job
         for thread in self._threads:
             thread.join(15)
+        for handle in self.workers:
+            handle.stop()
 
     def status(self) -> list[dict[str, Any]]:
         return [{"index": h.index, "pid": h.pid, "alive": h.alive(), "ready": h.ready, "restarts": h.restarts,
@@ -264,6 +269,10 @@ class Supervisor:
                 proc = handle.process
                 handle.kill()
                 code = proc.exitcode if proc is not None else None
+                if self._stopping:  # the server is shutting down: resumable, like after a crash
+                    self._finish(task, "interrupted", error="the server stopped while this job was running; "
+                                 "resume it to continue", error_kind="interrupted")
+                    return
                 handle.restarts += 1
                 self._finish(task, "failed", error=f"the worker process died (exit code {code}) while running"
                              " this job; it has been restarted", error_kind="worker")
