@@ -58,21 +58,40 @@ def fiji(tmp_path_factory):
     return os.pathsep.join([*jars, str(classes)])
 
 
-def _run_fiji(classpath: str, macro: str, folder: Path, server) -> subprocess.CompletedProcess:
-    path = folder / "macro.ijm"
-    path.write_text(macro)
+ERROR_MACRO = ('call("fijax.ij.HttpTransport.connect");\nnewImage("x", "8-bit ramp", 8, 8, 1);\n'
+               'run("FiJAX Gaussian", "sigma=-1");\nprint("not reached");\n')
+
+
+def _run_fiji(classpath: str, macros: list[str], folder: Path, server) -> list[str]:
+    """Run the macros in one plain-ImageJ JVM; return each macro's output (stdout and stderr)."""
+    paths = []
+    for i, macro in enumerate(macros):
+        paths.append(folder / f"macro{i}.ijm")
+        paths[-1].write_text(macro)
     env = dict(os.environ, FIJAX_URL=server.url, FIJAX_TOKEN=server.token)
-    return subprocess.run(["java", "-Djava.awt.headless=true", "--add-opens=java.base/java.lang=ALL-UNNAMED",
-                           "-cp", classpath, "HeadlessFiji", str(path)], env=env, capture_output=True, text=True,
-                          timeout=120)
-
-
-def test_macro_in_a_plain_fiji_uses_the_server(fiji, server, tmp_path):
-    proc = _run_fiji(fiji, MACRO.replace("{out}", str(tmp_path)), tmp_path, server)
+    proc = subprocess.run(["java", "-Djava.awt.headless=true", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                           "-cp", classpath, "HeadlessFiji", *map(str, paths)], env=env, capture_output=True,
+                          text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = proc.stdout
+    parts = proc.stdout.split("=== macro ")[1:]
+    assert len(parts) == len(macros), proc.stdout
+    return parts
+
+
+@pytest.fixture(scope="module")
+def desktop_run(fiji, server, tmp_path_factory):
+    """One JVM: the shared macro, a macro the server refuses, a connection with a wrong token."""
+    folder = tmp_path_factory.mktemp("desktop")
+    wrong = f'r = call("fijax.ij.HttpTransport.connect", "{server.url}", "{"0" * 48}");\nprint("connected: " + r);\n'
+    outputs = _run_fiji(fiji, [MACRO.replace("{out}", str(folder)), ERROR_MACRO, wrong], folder, server)
+    return folder, outputs
+
+
+def test_macro_in_a_plain_fiji_uses_the_server(desktop_run, server):
+    folder, outputs = desktop_run
+    out = outputs[0]
     assert f"transport: connected to {server.url}" in out
-    cells, blurred = read_tiff(tmp_path / "cells.tif"), read_tiff(tmp_path / "blurred.tif")
+    cells, blurred = read_tiff(folder / "cells.tif"), read_tiff(folder / "blurred.tif")
     expected = next(iter(ops.get("gaussian")({"image": cells}, {"sigma": 1.5}).images.values()))
     np.testing.assert_allclose(blurred.data, expected.data, rtol=1e-5, atol=1e-5)
     assert "calibration: micron" in out and blurred.pixel_size[1:] == pytest.approx((0.25, 0.25))
@@ -81,19 +100,15 @@ def test_macro_in_a_plain_fiji_uses_the_server(fiji, server, tmp_path):
     assert "version: 0.1.0" in out
 
 
-def test_server_errors_become_macro_errors(fiji, server, tmp_path):
-    macro = ('call("fijax.ij.HttpTransport.connect");\nnewImage("x", "8-bit ramp", 8, 8, 1);\n'
-             'run("FiJAX Gaussian", "sigma=-1");\nprint("not reached");\n')
-    proc = _run_fiji(fiji, macro, tmp_path, server)
-    assert "not reached" not in proc.stdout
-    assert "sigma" in proc.stdout + proc.stderr  # the server's validation message reaches the macro
+def test_server_errors_become_macro_errors(desktop_run):
+    out = desktop_run[1][1]
+    assert "not reached" not in out
+    assert "sigma" in out and "greater than 0" in out  # the server's validation message reaches the macro
 
 
-def test_wrong_token_is_refused(fiji, server, tmp_path):
-    macro = f'r = call("fijax.ij.HttpTransport.connect", "{server.url}", "{"0" * 48}");\nprint("connected: " + r);\n'
-    proc = _run_fiji(fiji, macro, tmp_path, server)
-    assert "connected: connected" not in proc.stdout
-    assert "token" in proc.stdout + proc.stderr
+def test_wrong_token_is_refused(desktop_run):
+    out = desktop_run[1][2]
+    assert "connected: connected" not in out and "token" in out
 
 
 @pytest.mark.slow
@@ -103,8 +118,7 @@ def test_same_macro_in_the_servers_embedded_imagej(fiji, server, client, tmp_pat
     desktop, embedded = tmp_path / "desktop", tmp_path / "embedded"
     desktop.mkdir()
     embedded.mkdir()
-    proc = _run_fiji(fiji, MACRO.replace("{out}", str(desktop)), desktop, server)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _run_fiji(fiji, [MACRO.replace("{out}", str(desktop))], desktop, server)
     res = client.macro(MACRO.replace("{out}", str(embedded)), timeout=300)
     assert "transport: in-process" in res.log and "version: 0.1.0" in res.log
     a, b = read_tiff(desktop / "blurred.tif"), read_tiff(embedded / "blurred.tif")

@@ -47,18 +47,16 @@ def test_restart_recovery(server_factory, tmp_path):
                        headers={"Authorization": f"token {second.token}"})
         assert r.status_code == 403 and "disabled" in r.json()["detail"]
 
-
-def test_graceful_stop_marks_running_jobs_interrupted(server_factory):
-    first = server_factory()
-    with first.client() as c:
-        train = c.run("test_train", {}, {"steps": 200, "step_seconds": 0.05})
+        # A graceful stop (SIGTERM) records a running job as interrupted too.
+        again = c.run("test_train", {}, {"steps": 200, "step_seconds": 0.05})
         deadline = time.monotonic() + 30
-        while c.job(train.id)["progress"] < 0.05:
+        while c.job(again.id)["progress"] < 0.05:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    first.stop()  # SIGTERM: uvicorn shuts down, the supervisor records the running job
-    second = server_factory()
-    with second.client() as c:
-        job = c.job(train.id)
+    second.stop()
+    third = server_factory()
+    with third.client() as c:
+        job = c.job(again.id)
         assert job["state"] == "interrupted" and job["error_kind"] == "interrupted", job
-        assert any("interrupted" in e["message"] for e in c.log(train.id))
+        assert c.job(train.id)["state"] == "succeeded"
+
