@@ -45,10 +45,11 @@ def timed_batch(workers: int, gt: Path, pred: Path, out: Path, options: dict) ->
         # Warm-up: import fijax and compile the QC kernel on every worker before timing.
         warm = out.parent / f"warm{workers}"
         run_batch("qc", pred, warm, inputs={"gt": gt}, options=options, progress=False, client=client,
-                  pattern="0000[0-9].tif")
+                  pattern="0000[0-9].tif", artifacts=False)
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        report = run_batch("qc", pred, out, inputs={"gt": gt}, options=options, progress=False, client=client)
+        report = run_batch("qc", pred, out, inputs={"gt": gt}, options=options, progress=False, client=client,
+                           artifacts=False)
         seconds = time.perf_counter() - t1
     if report.failed:
         raise SystemExit(f"{len(report.failed)} files failed, e.g. {report.failed[0]}")
@@ -68,7 +69,8 @@ def main() -> int:
         gt, pred = make_pairs(root, args.pairs, args.size)
         data_s = time.perf_counter() - t
 
-        # Baseline: a serial loop in this process (read, QC, write a record), warm.
+        # Baseline: a serial loop in this process (read, QC, write a record), warm; no artifact
+        # folders on either side (values and table rows only).
         from fijax import ops
 
         qc = ops.get("qc")

@@ -103,7 +103,7 @@ def _is_done(record: Path, options: dict[str, Any]) -> bool:
 
 
 def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, options: dict[str, Any],
-                extra_modules: Sequence[str] = ()) -> dict[str, Any]:
+                extra_modules: Sequence[str] = (), artifacts: bool = True) -> dict[str, Any]:
     """Run ``op_name`` on one set of input files and write its outputs (runs on a Dask worker).
 
     Never raises for a failing file: returns ``{"status": "failed", "error": ...}`` instead, so
@@ -121,9 +121,10 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
         out = Path(out_dir)
         stem = _stem(Path(rel))
         inputs = {key: read_tiff(path) for key, path in paths.items()}
-        artifacts = out / stem.with_name(stem.name + ".artifacts")
-        artifacts.mkdir(parents=True, exist_ok=True)
-        result = op(inputs, options, OpContext(out_dir=artifacts))
+        folder = out / stem.with_name(stem.name + ".artifacts") if artifacts else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        result = op(inputs, options, OpContext(out_dir=folder))
         written = {}
         taken: set[str] = set()
         for title, image in result.images.items():
@@ -134,8 +135,8 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
             written[name] = target.relative_to(out).as_posix()
         files = {str(k): Path(v).relative_to(out).as_posix() if Path(v).is_relative_to(out) else str(v)
                  for k, v in result.files.items()}
-        if not any(artifacts.iterdir()):
-            artifacts.rmdir()
+        if folder is not None and not any(folder.iterdir()):
+            folder.rmdir()
         record = {"file": rel, "inputs": dict(paths), "operation": op_name, "options": options,
                   "values": result.values, "table": result.table, "images": written, "files": files,
                   "seconds": time.perf_counter() - t0, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -192,7 +193,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
               inputs: Mapping[str, str | os.PathLike] | None = None, options: Mapping[str, Any] | None = None,
               scheduler: str | None = None, workers: int | None = None, pattern: str = "*.tif*",
               overwrite: bool = False, progress: bool = True, extra_modules: Sequence[str] = (),
-              client=None, primary: str | None = None) -> BatchReport:
+              client=None, primary: str | None = None, artifacts: bool = True) -> BatchReport:
     """Run ``command`` (``predict``, ``qc``, ``puredenoise`` or any operation) over ``in_dir``.
 
     Parameters
@@ -207,6 +208,9 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
         An existing Dask client to use (then ``scheduler``/``workers`` are ignored).
     primary : str, optional
         The operation input ``in_dir`` feeds (default: predictions for QC, else the first input).
+    artifacts : bool
+        Give the operation a folder for its files (QC: CSV, maps, panels); False is much faster
+        when the values and table rows are all that is wanted.
     """
     from fijax.registry.jobs import jsonable
     from fijax.versions import library_versions
@@ -230,7 +234,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
     rows: list[dict[str, Any]] = []
     if todo:
         rows = _run_on_dask(op.name, todo, out_dir, opts, scheduler, workers, progress, list(extra_modules),
-                            report, client)
+                            report, client, artifacts)
     report.seconds = time.perf_counter() - t0
     # Rows of files finished in earlier runs come from their records, so the CSV covers the whole folder.
     for rel in skipped:
@@ -243,7 +247,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
     _write_csv(out_dir / "batch_results.csv", rows)
     _write_csv(out_dir / "batch_failures.csv", [{k: f[k] for k in ("file", "kind", "error")} for f in report.failed],
                ["file", "kind", "error"])
-    summary = {"command": command, "operation": op.name, "options": opts, "in": str(in_dir), "out": str(out_dir),
+    summary = {"command": command, "operation": op.name, "options": opts, "artifacts": artifacts, "in": str(in_dir), "out": str(out_dir),
                "inputs": {k: str(v) for k, v in extra.items()}, "total": report.total, "done": report.done,
                "skipped": report.skipped, "failed": len(report.failed), "seconds": report.seconds,
                "scheduler": scheduler or f"LocalCluster({workers or 'auto'} workers)",
@@ -269,7 +273,8 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None
 
 
 def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: str | None, workers: int | None,
-                 progress: bool, extra_modules: list[str], report: BatchReport, client=None) -> list[dict]:
+                 progress: bool, extra_modules: list[str], report: BatchReport, client=None,
+                 artifacts: bool = True) -> list[dict]:
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
@@ -283,7 +288,7 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
             client = own_client = Client(own_cluster)
     rows: list[dict[str, Any]] = []
     try:
-        futures = [client.submit(process_one, op_name, paths, rel, str(out_dir), options, extra_modules,
+        futures = [client.submit(process_one, op_name, paths, rel, str(out_dir), options, extra_modules, artifacts,
                                  pure=False, key=f"fijax-{op_name}-{i}") for i, (rel, paths) in enumerate(todo)]
         by_key = {f.key: rel for f, (rel, _) in zip(futures, todo, strict=True)}
         bar = tqdm(total=len(futures), desc=op_name, unit="file", disable=not progress)

@@ -123,8 +123,9 @@ def test_qc_batch_with_the_real_operation(tmp_path, dask_client):
         write_tiff(gt / f"{name}.tif", truth[name])
         write_tiff(pred / f"{name}.tif", truth[name] + 0.05 * rng.standard_normal((32, 32)).astype(np.float32))
     report = run_batch("qc", pred, tmp_path / "out", inputs={"gt": gt}, options={"maps": False}, progress=False,
-                       client=dask_client)
+                       client=dask_client, artifacts=False)
     assert report.done == 2 and report.ok
+    assert not list((tmp_path / "out").glob("*.artifacts"))
     with open(tmp_path / "out" / "batch_results.csv") as fh:
         rows = {r["file"]: r for r in csv.DictReader(fh)}
     assert set(rows) == {"p1.tif", "p2.tif"} and "op_file" in rows["p1.tif"]

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: CPU count, at most 8)")
     p.add_argument("--pattern", default="*.tif*", help="file pattern, searched recursively (default *.tif*)")
     p.add_argument("--overwrite", action="store_true", help="redo files that already have outputs")
+    p.add_argument("--no-artifacts", action="store_true",
+                   help="no per-file artifact folders (QC: CSV, maps, panels): values and tables only, faster")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--ops-module", action="append", default=[], metavar="MODULE",
                    help="import this module to register extra operations (also $FIJAX_EXTRA_OPS)")
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     report = run_batch(args.command, args.in_dir, args.out_dir, inputs=inputs,
                        options=parse_options(args.options, args.set), scheduler=args.scheduler,
                        workers=args.workers, pattern=args.pattern, overwrite=args.overwrite,
-                       progress=not args.no_progress, extra_modules=extra, primary=args.in_as)
+                       progress=not args.no_progress, extra_modules=extra, primary=args.in_as,
+                       artifacts=not args.no_artifacts)
     print(f"{report.total} files: {report.done} done, {report.skipped} already done (skipped), "
           f"{len(report.failed)} failed in {report.seconds:.1f} s; outputs in {report.out_dir}")
     for failure in report.failed[:20]:
