@@ -27,7 +27,7 @@ def test_cli_train_seg_then_predict(tmp_path, make_nuclei, capsys):
     assert info["model"] == "cli-nuclei:1" and info["task"] == "seg"
 
     rc = main(["predict", str(tmp_path / "img" / "c0.tif"), "--model", "cli-nuclei", "--out",
-               str(tmp_path / "c0-labels.tif"), "--samples", "2"])
+               str(tmp_path / "c0-labels.tif")])
     assert rc == 0
     kinds = {json.loads(line)["kind"] for line in capsys.readouterr().out.strip().splitlines()}
     assert kinds == {"labels", "probabilities", "objects"}
@@ -38,7 +38,7 @@ def test_cli_train_seg_then_predict(tmp_path, make_nuclei, capsys):
     rows = list(csv.DictReader((tmp_path / "c0-labels_objects.csv").open()))
     assert len(rows) == int(labels.data.max())
     if rows:
-        assert {"label", "area", "confidence", "confidence_std"} <= set(rows[0])
+        assert {"label", "area", "centroid_y", "centroid_x", "confidence"} <= set(rows[0])
 
     # bad input: label images that do not match the images
     write_tiff(tmp_path / "lab" / "c0.tif", Image(y[0][:40].astype(np.uint16), "YX"))

@@ -110,3 +110,26 @@ def test_bad_label_values_are_input_errors(bad, message):
 def test_float_labels_with_whole_values_are_accepted():
     lab = check_label_image(np.array([[0.0, 3.0], [3.0, 1.0]], np.float32))
     assert lab.dtype == np.int32 and lab.tolist() == [[0, 3], [3, 1]]
+
+
+def test_finalize_without_tuning_keeps_given_thresholds_and_writes_qc(tmp_path, make_nuclei):
+    import csv
+    import json
+
+    from fijax.engine.data import Split
+    from fijax.engine.model import TrainedModel, build_unet
+
+    cfg = preset("quick", task="seg", depth=1, filters=4,
+                 extra={"tune": False, "postprocess": {"prob_thresh": 0.6, "fg_thresh": 0.4, "min_size": 3}})
+    cfg = cfg.resolved()
+    net, spec = build_unet(cfg, 1, 4)
+    x, y = make_nuclei(1, 32, seed=3)
+    split = Split([], [], [x[0][..., None]], [make_targets(y[0])], "test")
+    (tmp_path / "config.json").write_text(json.dumps({"config": cfg.model_dump(mode="json")}))
+    out = get_task("seg").finalize(cfg, TrainedModel(net, cfg, spec), split, tmp_path, lambda f, m: None)
+    assert out["card"]["segmentation"]["postprocess"] == {"prob_thresh": 0.6, "fg_thresh": 0.4, "min_size": 3}
+    assert sorted(out["files"]) == ["qc_f1.png", "qc_matching.csv", "segmentation.json"]
+    assert json.loads((tmp_path / "config.json").read_text())["segmentation"]["postprocess"]["min_size"] == 3
+    rows = list(csv.DictReader((tmp_path / "qc_matching.csv").open()))
+    assert len(rows) == 9 and all(int(r["n_true"]) == int(y[0].max()) for r in rows)
+    assert json.loads((tmp_path / "segmentation.json").read_text())["tuned"] is False
