@@ -138,6 +138,20 @@ def test_transfer_learning_from_a_registered_seg_model(trained, make_nuclei):
     assert "segmentation" in res.record.card and (res.record.path / "qc_matching.csv").is_file()
 
 
+def test_interrupted_seg_training_resumes_and_is_tuned(tmp_path, make_nuclei):
+    from fijax.errors import CancelledError
+
+    reg = ModelRegistry(tmp_path / "home")
+    x, y = make_nuclei(4, 48, seed=21)
+    cfg = small_config(depth=1, filters=4, epochs=2, steps_per_epoch=3, val_fraction=0.25)
+    with pytest.raises(CancelledError):
+        train(cfg, list(x), list(y), name="nuc-resume", registry=reg, stop_after_steps=4)
+    assert reg.list() == []
+    res = train(cfg, list(x), list(y), name="nuc-resume", registry=reg, resume=True)
+    assert len(res.history) == 2 and res.metrics["steps"] == 6
+    assert (res.record.path / "segmentation.json").is_file() and "val_f1_iou50" in res.metrics
+
+
 def test_bad_training_data_fails_before_anything_is_written(tmp_path, make_nuclei):
     reg = ModelRegistry(tmp_path / "home")
     x, y = make_nuclei(3, 64, seed=2)
