@@ -1,7 +1,7 @@
 """Batch scale-out: run one operation over a folder of TIFFs on Dask distributed.
 
-Each input file is one Dask task that reads the TIFF(s), runs the operation from the ops table
-and writes its outputs atomically. A file counts as done when its record ``<out>/<rel>.json``
+Each input file (grouped a few per Dask task, to amortize Dask's per-task overhead) is read, run
+through the operation from the ops table and written atomically. A file counts as done when its record ``<out>/<rel>.json``
 exists (written last, atomically, with the options used): a rerun skips it, so an interrupted
 batch resumes where it stopped. Failures are per file: one bad image is reported in
 ``batch_failures.csv`` and does not stop the others.
@@ -193,7 +193,8 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
               inputs: Mapping[str, str | os.PathLike] | None = None, options: Mapping[str, Any] | None = None,
               scheduler: str | None = None, workers: int | None = None, pattern: str = "*.tif*",
               overwrite: bool = False, progress: bool = True, extra_modules: Sequence[str] = (),
-              client=None, primary: str | None = None, artifacts: bool = True) -> BatchReport:
+              client=None, primary: str | None = None, artifacts: bool = True,
+              chunk: int | None = None) -> BatchReport:
     """Run ``command`` (``predict``, ``qc``, ``puredenoise`` or any operation) over ``in_dir``.
 
     Parameters
@@ -211,6 +212,8 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
     artifacts : bool
         Give the operation a folder for its files (QC: CSV, maps, panels); False is much faster
         when the values and table rows are all that is wanted.
+    chunk : int, optional
+        Files per Dask task (default: up to 16, so every worker gets at least ~8 tasks).
     """
     from fijax.registry.jobs import jsonable
     from fijax.versions import library_versions
@@ -234,7 +237,7 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
     rows: list[dict[str, Any]] = []
     if todo:
         rows = _run_on_dask(op.name, todo, out_dir, opts, scheduler, workers, progress, list(extra_modules),
-                            report, client, artifacts)
+                            report, client, artifacts, chunk)
     report.seconds = time.perf_counter() - t0
     # Rows of files finished in earlier runs come from their records, so the CSV covers the whole folder.
     for rel in skipped:
@@ -272,9 +275,15 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None
     atomic_write_text(path, buf.getvalue())
 
 
+def process_chunk(op_name: str, items: Sequence[tuple[str, Mapping[str, str]]], out_dir: str,
+                  options: dict[str, Any], extra_modules: Sequence[str] = (), artifacts: bool = True) -> list[dict]:
+    """:func:`process_one` over several files in one Dask task (amortizes the per-task overhead)."""
+    return [process_one(op_name, paths, rel, out_dir, options, extra_modules, artifacts) for rel, paths in items]
+
+
 def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: str | None, workers: int | None,
                  progress: bool, extra_modules: list[str], report: BatchReport, client=None,
-                 artifacts: bool = True) -> list[dict]:
+                 artifacts: bool = True, chunk: int | None = None) -> list[dict]:
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
@@ -287,24 +296,28 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
             own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
             client = own_client = Client(own_cluster)
     rows: list[dict[str, Any]] = []
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+    size = chunk or max(1, min(16, len(todo) // (8 * n_workers)))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     try:
-        futures = [client.submit(process_one, op_name, paths, rel, str(out_dir), options, extra_modules, artifacts,
-                                 pure=False, key=f"fijax-{op_name}-{i}") for i, (rel, paths) in enumerate(todo)]
-        by_key = {f.key: rel for f, (rel, _) in zip(futures, todo, strict=True)}
-        bar = tqdm(total=len(futures), desc=op_name, unit="file", disable=not progress)
+        futures = [client.submit(process_chunk, op_name, part, str(out_dir), options, extra_modules, artifacts,
+                                 pure=False, key=f"fijax-{op_name}-{i}") for i, part in enumerate(chunks)]
+        by_key = {f.key: part for f, part in zip(futures, chunks, strict=True)}
+        bar = tqdm(total=len(todo), desc=op_name, unit="file", disable=not progress)
         for future in as_completed(futures):
             try:
-                res = future.result()
+                results = future.result()
             except Exception as exc:  # noqa: BLE001 - a worker died (KilledWorker) or similar
-                res = {"status": "failed", "file": by_key[future.key], "kind": "worker",
-                       "error": f"{type(exc).__name__}: {exc}"}
-            if res["status"] == "done":
-                report.done += 1
-                rows += [_row(res["file"], row) for row in res.get("table", [])]
-            else:
-                report.failed.append(res)
-                bar.write(f"failed: {res['file']}: {res['error']}")
-            bar.update(1)
+                results = [{"status": "failed", "file": rel, "kind": "worker", "error": f"{type(exc).__name__}: {exc}"}
+                           for rel, _ in by_key[future.key]]
+            for res in results:
+                if res["status"] == "done":
+                    report.done += 1
+                    rows += [_row(res["file"], row) for row in res.get("table", [])]
+                else:
+                    report.failed.append(res)
+                    bar.write(f"failed: {res['file']}: {res['error']}")
+            bar.update(len(results))
         bar.close()
     finally:
         if own_client is not None:

@@ -84,7 +84,7 @@ def test_images_options_and_redo_on_changed_options(tmp_path, dask_client):
     record = json.loads((out / "sub" / "y.json").read_text())
     assert record["options"] == {"sigma": 2.0} and record["images"] == {"blurred": "sub/y.tif"}
     assert run_batch("test_blur", src, out, options={"sigma": 2.0}, progress=False, client=dask_client).skipped == 2
-    redo = run_batch("test_blur", src, out, options={"sigma": 1.0}, progress=False, client=dask_client)
+    redo = run_batch("test_blur", src, out, options={"sigma": 1.0}, progress=False, client=dask_client, chunk=2)
     assert redo.done == 2 and redo.skipped == 0
 
 

@@ -37,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-artifacts", action="store_true",
                    help="no per-file artifact folders (QC: CSV, maps, panels): values and tables only, faster")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--chunk", type=int, help="files per Dask task (default: up to 16, >= 8 tasks per worker)")
     p.add_argument("--ops-module", action="append", default=[], metavar="MODULE",
                    help="import this module to register extra operations (also $FIJAX_EXTRA_OPS)")
     p.set_defaults(func=run)
@@ -73,12 +74,14 @@ def run(args: argparse.Namespace) -> int:
         inputs[key] = folder
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    if args.chunk is not None and args.chunk < 1:
+        raise InputError(f"--chunk must be at least 1, got {args.chunk}")
     extra = [m for m in os.environ.get("FIJAX_EXTRA_OPS", "").split(",") if m.strip()] + list(args.ops_module)
     report = run_batch(args.command, args.in_dir, args.out_dir, inputs=inputs,
                        options=parse_options(args.options, args.set), scheduler=args.scheduler,
                        workers=args.workers, pattern=args.pattern, overwrite=args.overwrite,
                        progress=not args.no_progress, extra_modules=extra, primary=args.in_as,
-                       artifacts=not args.no_artifacts)
+                       artifacts=not args.no_artifacts, chunk=args.chunk)
     print(f"{report.total} files: {report.done} done, {report.skipped} already done (skipped), "
           f"{len(report.failed)} failed in {report.seconds:.1f} s; outputs in {report.out_dir}")
     for failure in report.failed[:20]:
