@@ -7,7 +7,7 @@
 //
 // Inputs (open images): "noisy" (or the active image) and, optionally, "gt". Folder mode: dir=FOLDER
 // processes every .tif in it (and gt_dir=FOLDER for the matching ground truths).
-// Arguments (getArgument(), key=value): out=FOLDER model=NAME[:VERSION][,NAME2] sigma=2 radius=2
+// Arguments (getArgument(), key=value or key=[value with spaces]): out=FOLDER model=NAME[:VERSION][,NAME2] sigma=2 radius=2
 //   cycle_spins=4 mc_samples=8 dir=FOLDER gt_dir=FOLDER
 //
 //   fijax macro macros/compare_denoisers.ijm --input noisy=noisy.tif --input gt=gt.tif \
@@ -37,7 +37,8 @@ if (dir == "") {
 		stem = File.getNameWithoutExtension(files[i]);
 		open(dir + File.separator + files[i]);
 		rename("noisy");
-		hasGT = gtDir != "" && File.exists(gtDir + File.separator + files[i]);
+		hasGT = false;
+		if (gtDir != "") hasGT = File.exists(gtDir + File.separator + files[i]);
 		if (hasGT) { open(gtDir + File.separator + files[i]); rename("gt"); }
 		compare("noisy", hasGT, out + File.separator + stem);
 		saveAs("Results", out + File.separator + stem + File.separator + "results.csv");
@@ -74,10 +75,18 @@ function compare(title, hasGT, folder) {
 	print("comparison table: " + folder + File.separator + "comparison.csv");
 }
 
+// The value of key=value or key=[value with spaces] in text (ImageJ's option syntax), else fallback.
 function argValue(text, key, fallback) {
-	parts = split(text, " ");
-	for (i = 0; i < parts.length; i++) {
-		if (startsWith(parts[i], key + "=")) return substring(parts[i], lengthOf(key) + 1);
+	text = " " + text;
+	i = indexOf(text, " " + key + "=");
+	if (i < 0) return fallback;
+	start = i + lengthOf(key) + 2;
+	if (substring(text, start, minOf(start + 1, lengthOf(text))) == "[") {
+		end = indexOf(text, "]", start);
+		if (end < 0) exit("compare_denoisers: unterminated '[' in the value of " + key);
+		return substring(text, start + 1, end);
 	}
-	return fallback;
+	end = indexOf(text, " ", start);
+	if (end < 0) end = lengthOf(text);
+	return substring(text, start, end);
 }

@@ -147,3 +147,27 @@ def test_compare_denoisers_cli(demo_ref, pair, tmp_path, capsys):
     assert summary["ground_truth"] == "given" and summary["best_ssim"] > summary["raw_ssim"]
     assert (out / "comparison.csv").is_file() and (out / "images" / "PureDenoise.tif").is_file()
     assert main(["compare-denoisers", str(tmp_path / "missing.tif"), "--out", str(out)]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.jvm
+def test_flagship_macro_folder_mode_with_spaces(ij, demo_ref, tmp_path):
+    from fijax.io import write_tiff
+
+    base = tmp_path / "my data"
+    (base / "noisy").mkdir(parents=True)
+    (base / "gt").mkdir()
+    for s in (1, 2):
+        p = synthetic_pair((48, 48), seed=s)
+        write_tiff(base / "noisy" / f"img{s}.tif", p.noisy)
+        if s == 1:
+            write_tiff(base / "gt" / f"img{s}.tif", p.gt)
+    code = (ROOT / "macros" / "compare_denoisers.ijm").read_text()
+    res = ij.run_macro(code, args=f"dir=[{base / 'noisy'}] gt_dir=[{base / 'gt'}] out=[{base / 'out'}] "
+                                  f"model={demo_ref} cycle_spins=2 mc_samples=4")
+    assert "compared 2 image(s)" in res.log
+    with open(base / "out" / "img1" / "results.csv") as fh:
+        rows = {r["method"]: r for r in csv.DictReader(fh)}
+    assert float(rows[f"DL {demo_ref}"]["ssim"]) > float(rows["Raw"]["ssim"])
+    assert (base / "out" / "img2" / "comparison.png").is_file()
+    assert not (base / "out" / "img2" / "compare.csv").exists()  # no GT for img2: nothing scored

@@ -370,6 +370,9 @@ def comparison_figure(noisy: Image, gt: Image | None, outputs: dict[str, Image],
     ref = _plane((gt if gt is not None else noisy).data)
     lo, hi = np.percentile(ref, [0.5, 99.8])
     cols = ["Raw", *outputs]
+    # One RSE colour scale for every method, so the maps compare at a glance.
+    rse_max = max((float(np.percentile(_plane(images[f"RSE map {n}"].data), 99.5)) for n in cols
+                   if f"RSE map {n}" in images), default=None)
     n_rows = 3 if gt is not None else (2 if uncertainty else 1)
     n_cols = len(cols) + (1 if gt is not None else 0)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.7 * n_rows), squeeze=False)
@@ -383,7 +386,8 @@ def comparison_figure(noisy: Image, gt: Image | None, outputs: dict[str, Image],
         sub = f"\nSSIM {r['ssim']:.3f}  PSNR {r['psnr']:.1f}" if "ssim" in r else ""
         ax.set_title(f"{name}{sub}", fontsize=8)
         if gt is not None:
-            for i, (kind, cmap, vr) in enumerate((("SSIM map", "magma", (0, 1)), ("RSE map", "inferno", None)),
+            rse_range = (0, rse_max) if rse_max else None
+            for i, (kind, cmap, vr) in enumerate((("SSIM map", "magma", (0, 1)), ("RSE map", "inferno", rse_range)),
                                                  start=1):
                 m = images.get(f"{kind} {name}")
                 if m is None:
