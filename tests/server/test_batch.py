@@ -131,3 +131,15 @@ def test_qc_batch_with_the_real_operation(tmp_path, dask_client):
     assert set(rows) == {"p1.tif", "p2.tif"} and "op_file" in rows["p1.tif"]
     assert all(0 < float(r["ssim"]) <= 1 for r in rows.values())
     assert float(rows["p1.tif"]["psnr"]) > 10 and rows["p1.tif"]["verdict"] == "no source"
+
+
+def test_scheduler_address(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    _images(tmp_path / "in", ["a", "b", "c"])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        report = run_batch("test_blur", tmp_path / "in", tmp_path / "out", scheduler=cluster.scheduler_address,
+                           progress=False)
+    assert report.done == 3 and json.loads((tmp_path / "out" / "batch_summary.json").read_text())["scheduler"] \
+        == cluster.scheduler_address
