@@ -313,3 +313,26 @@ def test_command_endpoints(server, image):
         assert r.status_code == status and words in r.json()["detail"], r.text
     r = httpx.post(f"{server.url}/commands/call", headers=auth, data={"function": "nope"})
     assert r.status_code == 404
+
+
+def test_models_list_card_and_weights(server, client, tmp_path):
+    import hashlib
+
+    from fijax.registry.models import ModelRegistry
+
+    weights = tmp_path / "weights.npz"
+    np.savez(weights, w=np.arange(10, dtype=np.float32))
+    rec = ModelRegistry(server.home).register("tiny-test", {"weights.npz": weights}, {"task": "care", "seed": 1})
+    listed = {m["ref"]: m for m in client.models()}
+    assert rec.ref in listed and "path" not in listed[rec.ref]
+    card = client.model("tiny-test")
+    assert card["version"] == rec.version and card["card"]["seed"] == 1 and "path" not in card["card"]
+    dest = client.download_weights(rec.ref, tmp_path / "down.npz")
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == rec.weights_sha256
+    rec.weights_path.write_bytes(b"tampered")  # a corrupt file is refused, not served
+    with pytest.raises(ClientInputError) as err:
+        client.download_weights(rec.ref, tmp_path / "bad.npz")
+    assert err.value.status == 400 and "sha256" in err.value.message
+    with pytest.raises(ClientInputError) as err:
+        client.model("tiny-test:99")
+    assert err.value.status == 404
