@@ -31,7 +31,4 @@ def compare_denoisers(call: CommandCall) -> OpResult:
     out = options.pop("out", None)
     ctx = OpContext(out_dir=Path(out).expanduser() if out else None, progress=call.ctx.progress,
                     is_cancelled=call.ctx.is_cancelled)
-    result = ops.get("compare_denoisers")(call.images, options, ctx)
-    # The macro log gets the verdict line and where the files are.
-    result.values.update({f"file_{k}": str(v) for k, v in result.files.items()})
-    return result
+    return ops.get("compare_denoisers")(call.images, options, ctx)
