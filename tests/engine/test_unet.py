@@ -25,6 +25,10 @@ def test_care_defaults_and_size():
     net = make_unet(UNetSpec(kernel=3, residual=False), 0)
     # plain layout of the speed reference: 470,977 parameters at kernel 3
     assert count_params(net) == 470_977
+    # CAREamics' layout (BatchNorm, half-width block outputs): its UNet(depth=2, 32, BN) has 333,729
+    compact = make_unet(UNetSpec(kernel=3, residual=False, batch_norm=True, compact_decoder=True), 0)
+    assert count_params(compact) == 333_729
+    assert compact(jnp.ones((1, 16, 16, 1))).shape == (1, 16, 16, 1)
 
 
 def test_n2v2_drops_top_skip():

@@ -44,6 +44,7 @@ class TrainConfig(BaseModel):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description=">0 enables Monte-Carlo dropout sampling")
     batch_norm: bool | None = None
     n2v2: bool | None = Field(None, description="blur-pool, no top skip (None: True for task n2v2)")
+    compact_decoder: bool = Field(False, description="CAREamics' U-Net layout (half-width block outputs)")
     # loss and task-specific settings
     loss: Literal["mae", "mse", "laplace"] | None = Field(None, description="CARE: mae; N2V: mse")
     mask_percent: float = Field(0.2, gt=0.0, le=20.0, description="N2V masked pixels, % (one per grid box)")

@@ -24,7 +24,8 @@ def build_unet(config: TrainConfig, in_channels: int, target_channels: int,
     residual = config.residual if config.residual is not None else task.default_residual(config, in_channels, out)
     spec = UNetSpec(ndim=config.ndim, in_channels=in_channels, out_channels=out, depth=config.depth,
                     kernel=config.kernel or 3, filters=config.filters, residual=bool(residual),
-                    dropout=config.dropout, batch_norm=bool(config.batch_norm), n2v2=bool(config.n2v2))
+                    dropout=config.dropout, batch_norm=bool(config.batch_norm), n2v2=bool(config.n2v2),
+                    compact_decoder=config.compact_decoder)
     model = make_unet(spec, config.seed if seed is None else seed)
     model.eval()
     return model, spec

@@ -252,6 +252,9 @@ class _Engine:
         self.tx = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
         self.opt_state = self.tx.init(self.params)
         self.sharding = _sharding()
+        if self.sharding is not None:  # data parallel: replicate the state on every device
+            rep = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
+            self.params, self.rest, self.opt_state = jax.device_put((self.params, self.rest, self.opt_state), rep)
         self._step, self._eval = _compiled(config, task, self.gd_train, self.gd_eval, self.tx)
 
     def put(self, a: np.ndarray | None) -> jax.Array | None:
@@ -285,6 +288,9 @@ class _Engine:
         net = self.model()
         assign_model_arrays(net, arrays)
         _, self.params, self.rest = nnx.split(net, nnx.Param, ...)
+        if self.sharding is not None:
+            rep = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
+            self.params, self.rest = jax.device_put((self.params, self.rest), rep)
 
 
 def _write_log(path: Path, history: list[dict]) -> None:
@@ -422,7 +428,7 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         if pcfg.ndim != cfg.ndim:
             raise InputError(f"parent {prec.ref} is a {pcfg.ndim}D model, the new configuration {cfg.ndim}D")
         arch = {k: getattr(pcfg, k) for k in ("depth", "kernel", "filters", "residual", "batch_norm", "n2v2",
-                                               "dropout", "loss")}
+                                               "dropout", "loss", "compact_decoder")}
         cfg = cfg.model_copy(update=arch)
         parent_info = {"name": prec.name, "version": prec.version, "ref": prec.ref,
                        "weights_sha256": prec.weights_sha256, "task": prec.task}
@@ -445,6 +451,9 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     if saved_meta is not None:
         engine.load_model_arrays({k[6:]: v for k, v in state_arrays.items() if k.startswith("model/")})
         engine.opt_state = restore_tree(engine.opt_state, state_arrays, "opt")
+        if engine.sharding is not None:
+            engine.opt_state = jax.device_put(engine.opt_state, jax.sharding.NamedSharding(
+                engine.sharding.mesh, jax.sharding.PartitionSpec()))
         rng.bit_generator.state = saved_meta["rng"]
         plateau.load(saved_meta["plateau"])
         history = saved_meta["history"]

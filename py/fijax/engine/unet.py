@@ -47,6 +47,10 @@ class UNetSpec:
         BatchNorm after each convolution.
     n2v2 : bool
         N2V2 variant: max-blur-pool instead of max-pool and no skip connection at the top level.
+    compact_decoder : bool
+        CAREamics' layout: the bottleneck and each decoder block end with half their width
+        (depth 2, 32 filters: bottleneck 64→128→64, decoder 128→64→32, 64→32→32), ~25 % fewer
+        operations than CSBDeep's layout (decoder blocks keep their level's width).
     """
 
     ndim: int = 2
@@ -59,6 +63,7 @@ class UNetSpec:
     dropout: float = 0.0
     batch_norm: bool = False
     n2v2: bool = False
+    compact_decoder: bool = False
 
     def __post_init__(self) -> None:
         if self.ndim not in (2, 3):
@@ -108,12 +113,13 @@ def _conv(cin: int, cout: int, k: int, ndim: int, rngs: nnx.Rngs) -> nnx.Conv:
 class ConvBlock(nnx.Module):
     """Two convolutions with ReLU (and BatchNorm when asked)."""
 
-    def __init__(self, cin: int, cout: int, spec: UNetSpec, rngs: nnx.Rngs):
+    def __init__(self, cin: int, cout: int, spec: UNetSpec, rngs: nnx.Rngs, cout2: int | None = None):
+        cout2 = cout if cout2 is None else cout2
         self.conv1 = _conv(cin, cout, spec.kernel, spec.ndim, rngs)
-        self.conv2 = _conv(cout, cout, spec.kernel, spec.ndim, rngs)
+        self.conv2 = _conv(cout, cout2, spec.kernel, spec.ndim, rngs)
         if spec.batch_norm:
             self.bn1 = nnx.BatchNorm(cout, momentum=0.9, rngs=rngs)
-            self.bn2 = nnx.BatchNorm(cout, momentum=0.9, rngs=rngs)
+            self.bn2 = nnx.BatchNorm(cout2, momentum=0.9, rngs=rngs)
         else:
             self.bn1 = self.bn2 = None
 
@@ -190,11 +196,15 @@ class UNet(nnx.Module):
             for lvl in range(spec.depth)
         ])
         cin = spec.in_channels if spec.depth == 0 else f * 2 ** (spec.depth - 1)
-        self.bottom = ConvBlock(cin, f * 2 ** spec.depth, spec, rngs)
+        compact = spec.compact_decoder and spec.depth > 0
+        prev = f * 2 ** (spec.depth - 1) if compact else f * 2 ** spec.depth
+        self.bottom = ConvBlock(cin, f * 2 ** spec.depth, spec, rngs, cout2=prev)
         ups = []
         for lvl in reversed(range(spec.depth)):
             skip = 0 if (spec.n2v2 and lvl == 0) else f * 2 ** lvl
-            ups.append(ConvBlock(f * 2 ** (lvl + 1) + skip, f * 2 ** lvl, spec, rngs))
+            out = f * 2 ** max(lvl - 1, 0) if compact else f * 2 ** lvl
+            ups.append(ConvBlock(prev + skip, f * 2 ** lvl, spec, rngs, cout2=out))
+            prev = out
         self.up = nnx.List(ups)
         self.head = nnx.Conv(f, spec.out_channels, kernel_size=(1,) * spec.ndim,
                              kernel_init=nnx.initializers.glorot_uniform(), rngs=rngs)
