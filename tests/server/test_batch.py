@@ -137,7 +137,7 @@ def test_scheduler_address(tmp_path):
     distributed = pytest.importorskip("distributed")
     _images(tmp_path / "in", ["a", "b", "c"])
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         report = run_batch("test_blur", tmp_path / "in", tmp_path / "out", scheduler=cluster.scheduler_address,
                            progress=False)
