@@ -72,16 +72,18 @@ class TrainOptions(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     steps: int = pydantic.Field(10, ge=1, le=10000)
     step_seconds: float = pydantic.Field(0.1, ge=0, le=10)
+    resume: bool = False
 
 
 @operation("test_train", TrainOptions, long_running=True, summary="Checkpointed fake training (test operation)")
 def test_train(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext) -> OpResult:
     """Counts steps, writing a checkpoint after each one; resumes from the checkpoint in ``out_dir``."""
     ckpt = ctx.out_dir / "checkpoint.json"
-    start = json.loads(ckpt.read_text())["step"] if ckpt.is_file() else 0
+    start = json.loads(ckpt.read_text())["step"] if ckpt.is_file() and options.resume else 0
     for step in range(start, options.steps):
         ctx.check_cancelled()
         time.sleep(options.step_seconds)
         atomic_write_text(ckpt, json.dumps({"step": step + 1}))
         ctx.progress((step + 1) / options.steps, f"step {step + 1}/{options.steps}")
-    return OpResult(values={"resumed_from": start, "steps": options.steps}, files={"checkpoint": ckpt})
+    return OpResult(values={"resumed_from": start, "steps": options.steps, "resume": options.resume},
+                    files={"checkpoint": ckpt})

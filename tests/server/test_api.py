@@ -200,7 +200,8 @@ def test_long_running_job_events_and_log(client):
     progress = [e["progress"] for e in events if e["event"] == "progress"]
     assert progress == sorted(progress) and progress[-1] == 1.0
     final = client.result(res.id)
-    assert final.values == {"resumed_from": 0, "steps": 5} and final.files == {"checkpoint": "checkpoint.json"}
+    assert final.values == {"resumed_from": 0, "steps": 5, "resume": False}
+    assert final.files == {"checkpoint": "checkpoint.json"}
     assert res.id in [j["id"] for j in client.jobs(state="succeeded")]
     assert client.log(res.id) == [] or all("message" in e for e in client.log(res.id))
 

@@ -39,6 +39,7 @@ def test_restart_recovery(server_factory, tmp_path):
         assert final["state"] == "succeeded", final
         resumed_from = final["result"]["values"]["resumed_from"]
         assert 0 < resumed_from < 60  # picked up its last checkpoint, did not start over
+        assert final["options"]["resume"] is True  # set by the server for operations with a resume option
         assert final["attempts"] == 2
         with pytest.raises(ClientInputError) as err:
             c.resume(train.id)  # succeeded jobs are not resumable

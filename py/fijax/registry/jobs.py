@@ -195,6 +195,10 @@ class JobStore:
             )
         return self.get(job_id)
 
+    def set_options(self, job_id: str, options: Mapping[str, Any]) -> None:
+        with self._lock, transaction(self._con):
+            self._con.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(jsonable(options)), job_id))
+
     def set_inputs(self, job_id: str, inputs: Mapping[str, Any]) -> None:
         with self._lock, transaction(self._con):
             self._con.execute("UPDATE jobs SET inputs=? WHERE id=?", (json.dumps(jsonable(inputs)), job_id))

@@ -535,6 +535,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         if job.kind == "macro" and not config.allow_macros:
             raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
         job = store().requeue(job_id)
+        if job.kind == "op" and "resume" in op_table[job.name].options.model_fields and not job.options.get("resume"):
+            # Operations with a `resume` option (training) continue their interrupted run.
+            store().set_options(job_id, {**job.options, "resume": True})
+            job = store().get(job_id)
         store().log(job_id, "resumed")
         soft = config.job_timeout if job.long_running else config.timeout
         supervisor().submit(job, payload_for(job), soft)
