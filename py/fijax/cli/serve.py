@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allow browser requests from this origin (no CORS unless given); repeatable")
     p.add_argument("--no-macros", action="store_true", help="refuse macro execution (POST /macro)")
+    p.add_argument("--preload-imagej", action="store_true",
+                   help="start ImageJ (the JVM) with each worker instead of at the first macro")
     p.add_argument("--workers", type=int, default=1, help="worker processes, each with its own JVM (default 1)")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="soft timeout in seconds of operations and macros (default 600)")
@@ -67,7 +69,7 @@ def build_config(args: argparse.Namespace):
                         cors_origins=tuple(args.cors_origin), max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
                         max_pixels=int(args.max_pixels), allow_macros=not args.no_macros, workers=args.workers,
                         timeout=args.timeout, job_timeout=args.job_timeout or None, kill_grace=args.kill_grace,
-                        extra_op_modules=tuple(m.strip() for m in extra))
+                        extra_op_modules=tuple(m.strip() for m in extra), preload_imagej=args.preload_imagej)
 
 
 def run(args: argparse.Namespace) -> int:

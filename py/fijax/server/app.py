@@ -72,6 +72,7 @@ class ServerConfig:
     jobs_dir: Path | None = None
     db_path: Path | None = None
     extra_op_modules: tuple[str, ...] = ()
+    preload_imagej: bool = False
 
     @property
     def url(self) -> str:
@@ -192,7 +193,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         interrupted = store.recover()
         if interrupted:
             log.warning("marked %d job(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
-        supervisor = Supervisor(store, config.workers, config.kill_grace, list(config.extra_op_modules))
+        supervisor = Supervisor(store, config.workers, config.kill_grace, list(config.extra_op_modules),
+                                preload_imagej=config.preload_imagej and config.allow_macros)
         supervisor.start()
         state.update(store=store, supervisor=supervisor, started=time.time())
         try:

@@ -113,13 +113,15 @@ class Supervisor:
         Seconds between the soft deadline (cancel flag) and the hard kill.
     extra_op_modules : list of str
         Modules each worker imports to register extra operations.
+    preload_imagej : bool
+        Start the JVM (ImageJ) when a worker starts rather than at its first macro.
     """
 
     def __init__(self, store: JobStore, n_workers: int = 1, kill_grace: float = 10.0,
-                 extra_op_modules: list[str] | None = None):
+                 extra_op_modules: list[str] | None = None, preload_imagej: bool = False):
         self.store = store
         self.kill_grace = float(kill_grace)
-        self.config = {"extra_op_modules": list(extra_op_modules or [])}
+        self.config = {"extra_op_modules": list(extra_op_modules or []), "preload_imagej": bool(preload_imagej)}
         self.workers = [WorkerHandle(i, self.config) for i in range(max(1, int(n_workers)))]
         self._queue: collections.deque[Task] = collections.deque()
         self._tasks: dict[str, Task] = {}

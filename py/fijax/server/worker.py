@@ -62,6 +62,13 @@ def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
 
     ops.load_all()
     import_modules(config.get("extra_op_modules", []))
+    if config.get("preload_imagej"):
+        try:  # start the JVM now, so the first macro does not pay for it
+            from fijax.bridge import imagej
+
+            imagej()
+        except Exception:  # noqa: BLE001 - macros will report the failure when they run
+            traceback.print_exc()
     conn.send(("ready", os.getpid()))
     while True:
         try:
