@@ -163,3 +163,16 @@ def test_bad_input_writes_nothing(tmp_path, data, case):
             train(n2v, noisy, name="m", registry=reg, resume=True)
     assert reg.list() == []
     assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()
+
+
+def test_batch_norm_statistics_train_and_reload(tmp_path, data):
+    _, noisy = data
+    reg = ModelRegistry(tmp_path)
+    cfg = preset("quick", "n2v", epochs=1, steps_per_epoch=2, batch_norm=True, compact_decoder=True,
+                 val_patches=4)
+    res = train(cfg, noisy[:2], name="bn", registry=reg)
+    arrays = model_arrays(res.trained.model)
+    means = [v for k, v in arrays.items() if k.endswith("/mean")]
+    assert means and any(np.abs(m).max() > 0 for m in means)  # running statistics were updated
+    loaded = model_arrays(reg.load("bn").model)
+    assert all(np.array_equal(arrays[k], loaded[k]) for k in arrays)

@@ -225,7 +225,10 @@ def _compiled(config: TrainConfig, task: Task, gd_train: Any, gd_eval: Any, tx: 
 
     def step(params, rest, opt_state, x, y, key, lr):
         opt_state.hyperparams["learning_rate"] = lr
-        (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest, x, y, key)
+        # rest (BatchNorm statistics) is differentiated too, so that BatchNorm may update it in the
+        # same trace as the parameters (nnx refuses mutations across trace levels); its gradient is dropped
+        (loss, new_rest), (grads, _) = jax.value_and_grad(loss_fn, argnums=(0, 1), has_aux=True)(
+            params, rest, x, y, key)
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), new_rest, opt_state, loss
 
