@@ -99,3 +99,22 @@ def test_macro_command_adapter_without_jvm():
     res = cmd.func(call)
     assert list(res.images) == ["Denoised-noisy"]
     assert res.table[0]["sigma"] == 1.0
+
+
+def test_operation_reports_progress_and_can_be_cancelled():
+    from fijax.errors import CancelledError
+    from fijax.ops import OpContext
+
+    stack = Image(np.random.default_rng(0).poisson(5.0, (3, 64, 64)).astype(np.float32), axes="ZYX")
+    opts = {"cycle_spins": 1, "alpha": 1.0, "delta": 0.0, "sigma": 0.5}
+    seen = []
+    ops.get("puredenoise")({"image": stack}, opts, OpContext(progress=lambda f, m: seen.append(f)))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and len(seen) == 4
+    calls = []
+
+    def cancel_after_first() -> bool:
+        calls.append(1)
+        return len(calls) > 1
+
+    with pytest.raises(CancelledError):
+        ops.get("puredenoise")({"image": stack}, opts, OpContext(is_cancelled=cancel_after_first))

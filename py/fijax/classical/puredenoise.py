@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -278,7 +278,8 @@ def cycle_shifts(cycle_spins: int, ny: int, nx: int, seed: int) -> np.ndarray:
 def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alpha: float | Sequence[float] | None = None,
                 delta: float | Sequence[float] | None = None, sigma: float | Sequence[float] | None = None,
                 estimation: str = "global", seed: int = 0, plugin_compat: bool = False,
-                return_params: bool = False) -> np.ndarray | tuple[np.ndarray, dict]:
+                return_params: bool = False,
+                on_frame: Callable[[int, int], None] | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
     """Denoise a 2D image or a stack of frames corrupted by mixed Poisson-Gaussian noise (PURE-LET).
 
     Parameters
@@ -304,6 +305,8 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         plugin does; derivatives stay exact.
     return_params : bool
         Also return a dict of the noise parameters used (per frame) and the levels.
+    on_frame : callable, optional
+        Called as ``on_frame(done, total)`` before each frame (progress; it may raise to cancel).
 
     Returns
     -------
@@ -353,6 +356,8 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
     with jax.enable_x64(True):
         shifts_j = jnp.asarray(shifts)
         for z in range(nz):
+            if on_frame is not None:
+                on_frame(z, nz)
             lo, hi = (0, nz - 1) if frames >= nz else (max(0, z - half), min(nz - 1, z + half))
             win = jnp.asarray(padded[lo:hi + 1])
             res = _denoise_spun(win, jnp.asarray(s2[lo:hi + 1]), shifts_j, jnp.asarray(z - lo), jy=jy, jx=jx,

@@ -69,12 +69,15 @@ def puredenoise_op(inputs: Mapping[str, Image], options: PureDenoiseOptions, ctx
     rows = []
     parts = _frames_of(image)
     for i, (index, stack) in enumerate(parts):
-        ctx.check_cancelled()
-        ctx.progress(i / len(parts), f"channel {i + 1}/{len(parts)}")
+
+        def on_frame(z: int, nz: int, i: int = i) -> None:
+            ctx.check_cancelled()
+            ctx.progress((i + z / nz) / len(parts), f"channel {i + 1}/{len(parts)}, frame {z + 1}/{nz}")
+
         res, params = _puredenoise(stack, cycle_spins=options.cycle_spins, frames=options.frames,
                                    alpha=options.alpha, delta=options.delta, sigma=options.sigma,
                                    estimation=options.estimation, seed=options.seed,
-                                   plugin_compat=options.plugin_compat, return_params=True)
+                                   plugin_compat=options.plugin_compat, return_params=True, on_frame=on_frame)
         target_shape = out[index].shape
         out[index] = res.reshape(target_shape)
         for z, (a, d, s) in enumerate(zip(params["alpha"], params["delta"], params["sigma"], strict=True)):
