@@ -49,8 +49,19 @@ public final class Bridge {
 
 	static Transport requireTransport() {
 		Transport t = transport;
-		if (t == null)
-			throw new IllegalStateException("no fijax transport: start ImageJ from fijax (Python) or configure a fijax server");
+		if (t == null) {
+			// Desktop Fiji: no Python in this JVM, so reach a running fijax server (address and token
+			// from system properties, environment, ImageJ preferences or the server's token file).
+			HttpTransport http = HttpTransport.fromConfig();
+			if (http == null)
+				throw new IllegalStateException("no fijax transport: start ImageJ from fijax (Python) or "
+						+ "run 'fijax serve' and set fijax.url/fijax.token (or call fijax.ij.HttpTransport.setServer)");
+			synchronized (Bridge.class) {
+				if (transport == null)
+					transport = http;
+				t = transport;
+			}
+		}
 		return t;
 	}
 
