@@ -16,7 +16,12 @@ def test_parse_empty_and_spaces():
     assert commands.parse_options("   a=1    b=[ x ]  ") == {"a": "1", "b": " x "}
 
 
-@pytest.mark.parametrize("bad", ["Sigma=2", "a=[unterminated", "a=1 a=2"])
+def test_parse_quoted_values_as_puredenoise_records_them():
+    opts = commands.parse_options("parameters='3 4' estimation=[Auto Global] note=\"a b\"")
+    assert opts == {"parameters": "3 4", "estimation": "Auto Global", "note": "a b"}
+
+
+@pytest.mark.parametrize("bad", ["Sigma=2", "a=[unterminated", "a='unterminated", "a=1 a=2"])
 def test_parse_rejects(bad):
     with pytest.raises(InputError):
         commands.parse_options(bad)

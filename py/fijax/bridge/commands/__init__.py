@@ -57,7 +57,7 @@ _KEY = re.compile(r"[a-z_][a-z0-9_.\-]*")
 def parse_options(options: str) -> dict[str, str]:
     """Parse a macro options string into ``{key: value}`` (ImageJ's recordable syntax).
 
-    ``key=value`` and ``key=[value with spaces]``; a bare ``key`` means ``"true"``. Keys must be
+    ``key=value``, ``key=[value with spaces]`` and ``key='value with spaces'``; a bare ``key`` means ``"true"``. Keys must be
     lowercase (ImageJ's ``Macro.getValue`` lowercases the keys it looks up, so an uppercase key
     would be silently ignored by ordinary commands).
 
@@ -80,10 +80,12 @@ def parse_options(options: str) -> dict[str, str]:
         key = s[i:j]
         if j < n and s[j] == "=":
             j += 1
-            if j < n and s[j] == "[":
-                end = s.find("]", j + 1)
+            if j < n and s[j] in "['\"":
+                # [a b] is ImageJ's own quoting; 'a b' is what some plugins (PureDenoise) record.
+                close = "]" if s[j] == "[" else s[j]
+                end = s.find(close, j + 1)
                 if end < 0:
-                    raise InputError(f"option {key!r}: unterminated '[' in {options!r}")
+                    raise InputError(f"option {key!r}: unterminated {s[j]!r} in {options!r}")
                 value, j = s[j + 1:end], end + 1
             else:
                 k = j
