@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=0, help="Monte-Carlo dropout passes (mean + std)")
     p.add_argument("--n-tiles", help="tiles per spatial axis, e.g. 2,2 (default: automatic)")
     p.add_argument("--batch-size", type=int, help="tiles per forward pass")
-    p.add_argument("--memory-mb", type=int, default=1024, help="memory budget per batch of tiles")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory budget per batch of tiles")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
     p.set_defaults(func=run)
 

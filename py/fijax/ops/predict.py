@@ -21,7 +21,7 @@ class PredictOptions(pydantic.BaseModel):
     samples: int = pydantic.Field(0, ge=0, le=1000, description="Monte-Carlo dropout passes (0: deterministic)")
     n_tiles: list[int] | None = pydantic.Field(None, description="tiles per spatial axis (default: automatic)")
     batch_size: int | None = pydantic.Field(None, ge=1, description="tiles per forward pass")
-    memory_mb: int = pydantic.Field(1024, ge=16, description="memory budget of one batch of tiles (MiB)")
+    memory_mb: int = pydantic.Field(4096, ge=16, description="memory budget of one batch of tiles (MiB)")
     seed: int = pydantic.Field(0, description="seed of the dropout masks")
 
 
