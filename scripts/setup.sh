@@ -17,7 +17,7 @@ fi
 
 PY="${PYTHON:-python3}"
 echo "setup: installing the fijax Python package and its dependencies (pip)"
-"$PY" -m pip install -q --disable-pip-version-check -e ".[test]"
+"$PY" -m pip install -q --disable-pip-version-check -e ".[test,export]"
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 
 echo "setup: resolving jars from Maven Central and building the shim jar"
