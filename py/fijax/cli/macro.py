@@ -65,7 +65,7 @@ def results_csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fijax.io import atomic_write_text, read_tiff, write_tiff
+    from fijax.io import atomic_write_text, read_tiff
 
     macro = Path(args.file)
     if not macro.is_file():
@@ -79,19 +79,24 @@ def run(args: argparse.Namespace) -> int:
     backend = imagej(heap=args.heap) if args.heap else imagej()
     result = backend.run_macro(code, inputs=inputs, args=args.arg)
     out = Path(args.out)
+    save_result(result, out)
+    atomic_write_text(out / "log.txt", result.log)
+    return 0
+
+
+def save_result(result, out: Path) -> None:
+    """Write every image of a macro/script result as ``out/<title>.tif`` and its Results as ``results.csv``."""
+    from fijax.io import atomic_write_text, write_tiff
+
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     for title, image in result.images.items():
-        stem = safe_filename(title)
-        k = 2
+        stem, k = safe_filename(title), 2
         while stem in used:
-            stem = f"{safe_filename(title)}-{k}"
-            k += 1
+            stem, k = f"{safe_filename(title)}-{k}", k + 1
         used.add(stem)
         write_tiff(out / f"{stem}.tif", image)
         print(f"wrote {out / (stem + '.tif')}  {image.data.dtype} {image.axes} {tuple(image.shape)}")
     if result.results:
         atomic_write_text(out / "results.csv", results_csv(result.results))
         print(f"wrote {out / 'results.csv'}  ({len(result.results)} rows)")
-    atomic_write_text(out / "log.txt", result.log)
-    return 0

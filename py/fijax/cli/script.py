@@ -48,7 +48,7 @@ def parse_params(specs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from fijax.bridge.scripts import language_of
-    from fijax.cli.macro import parse_inputs, results_csv, safe_filename
+    from fijax.cli.macro import parse_inputs, safe_filename, save_result
     from fijax.io import Image, atomic_write_text, read_tiff, write_tiff
 
     script = Path(args.file)
@@ -66,18 +66,7 @@ def run(args: argparse.Namespace) -> int:
     backend = imagej(heap=args.heap) if args.heap else imagej()
     result = run_script(backend, code, language, inputs=inputs, params=params, name=script.name)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    for title, image in result.images.items():
-        stem, k = safe_filename(title), 2
-        while stem in used:
-            stem, k = f"{safe_filename(title)}-{k}", k + 1
-        used.add(stem)
-        write_tiff(out / f"{stem}.tif", image)
-        print(f"wrote {out / (stem + '.tif')}  {image.data.dtype} {image.axes} {tuple(image.shape)}")
-    if result.results:
-        atomic_write_text(out / "results.csv", results_csv(result.results))
-        print(f"wrote {out / 'results.csv'}  ({len(result.results)} rows)")
+    save_result(result, out)
     if result.outputs:
         plain = {}
         for key, value in result.outputs.items():
