@@ -23,6 +23,8 @@ Calibration: ``Image.pixel_size`` ``(z, y, x)`` <-> ``pixelDepth``, ``pixelHeigh
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from fijax.errors import InputError
@@ -117,6 +119,24 @@ def _typed_buffer(array: np.ndarray, prim: str):
     return buf
 
 
+_STAGING_LOCK = threading.Lock()
+_STAGING: dict[str, np.ndarray] = {}
+_STAGING_VIEWS: dict[str, object] = {}
+
+
+def _staging(nbytes: int, prim: str) -> tuple[np.ndarray, object]:
+    """A process-wide byte buffer of at least ``nbytes`` and its Java buffer view typed ``prim``."""
+    buf = _STAGING.get("bytes")
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 1 << 20), np.uint8)
+        _STAGING.clear()
+        _STAGING_VIEWS.clear()
+        _STAGING["bytes"] = buf
+    if prim not in _STAGING_VIEWS:
+        _STAGING_VIEWS[prim] = _typed_buffer(buf, prim)
+    return buf, _STAGING_VIEWS[prim]
+
+
 def _store_axes(imp, axes: str) -> None:
     # ImageJ cannot tell "a 3D stack of Z" from "a time series of one plane each" once C/Z/T are
     # set, but it can: keep the exact axes string so a round trip restores singleton-free axes.
@@ -129,7 +149,6 @@ def from_imageplus(imp, title: str | None = None) -> Image:
     When the image came from :func:`to_imageplus` and its dimensions are unchanged, the original
     axes (including singletons it had) are restored.
     """
-    import jpype
 
     if imp is None:
         raise InputError("no image")
@@ -156,12 +175,19 @@ def from_imageplus(imp, title: str | None = None) -> Image:
             raise InputError(f"unsupported ImageJ bit depth {bits}")
         prim = _NATIVE[np.dtype(dtype)][1]
         full = np.empty((n, height, width), dtype)
-        for i in range(n):
-            pixels = stack.getPixels(i + 1)
-            if not isinstance(pixels, jpype.JArray):
-                raise InputError(f"plane {i + 1} of {imp.getTitle()!r} holds no pixel array")
-            # One bulk copy done by Java, from the pixel array into memory numpy owns (writable).
-            _typed_buffer(full[i], prim).put(pixels)
+        with _STAGING_LOCK:
+            stage, view = _staging(full[0].nbytes, prim)
+            for i in range(n):
+                pixels = stack.getPixels(i + 1)
+                # (not isinstance(pixels, jpype.JArray): that check costs ~10x the copy of a 4096² plane)
+                if pixels is None:
+                    raise InputError(f"plane {i + 1} of {imp.getTitle()!r} holds no pixel array")
+                # Java's first write into memory it has not written before is slow (~15x a memcpy
+                # measured for 64 MiB), so Java copies into a reused staging buffer and numpy
+                # copies from there into the new array.
+                view.rewind()
+                view.put(pixels)
+                full[i] = stage[: full[i].nbytes].view(dtype).reshape(height, width)
         full = full.reshape(t, z, c, height, width)
     keep = [a for a, size in zip(CANONICAL_AXES, full.shape, strict=True) if size > 1 or a in "YX"]
     axes = "".join(keep)

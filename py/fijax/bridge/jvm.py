@@ -97,12 +97,17 @@ def start(heap: str | None = None, repositories: dict[str, str] | None = None,
         for p in [*classpath, shim_jar, *(extra_classpath or [])]:
             sc.add_classpath(str(p))
         heap = heap or os.environ.get("FIJAX_JAVA_HEAP") or DEFAULT_HEAP
+        extra = os.environ.get("FIJAX_JAVA_OPTIONS", "").split()
+        # Throughput GC unless the user picks one: G1 treats every large pixel array as a
+        # "humongous" object, which made a 4096² float round trip ~1.5x slower in bench/bridge.py.
+        gc = [] if any(o.startswith("-XX:+Use") and o.endswith("GC") for o in extra) else ["-XX:+UseParallelGC"]
         options = [
             "-Djava.awt.headless=true",
             f"-Xmx{heap}",
+            *gc,
             "--add-opens=java.base/java.lang=ALL-UNNAMED",
             "-Dij.dir=" + str(jars_mod.jar_cache_dir()),
-            *os.environ.get("FIJAX_JAVA_OPTIONS", "").split(),
+            *extra,
         ]
         sc.add_options(options)
         scyjava.start_jvm()
