@@ -6,6 +6,12 @@
 
 writes ``DIR/compare.csv`` (ranking, best first), ``compare_per_image.csv``, ``compare.png`` and
 ``summary.json``.
+
+Given ``--model`` (or ``--run-denoisers``) instead of ``--method``, it first produces the outputs:
+the flagship "DL vs classical" workflow of ``fijax compare-denoisers`` (Gaussian, Median,
+PureDenoise and the model(s) on ``--source``; ``--gt`` optional, MC-dropout uncertainty without it)::
+
+    fijax compare --source noisy.tif --gt gt.tif --model denoiser --out DIR
 """
 
 from __future__ import annotations
@@ -20,10 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="rank several methods' outputs against one ground truth",
         description="Measure each method's output (TIFF file or folder paired by file name with GT) and the "
                     "source baseline against the ground truth; rank by mean SSIM (ties: PSNR).")
-    p.add_argument("--gt", required=True, help="ground-truth TIFF file or folder")
+    p.add_argument("--gt", help="ground-truth TIFF file or folder (required unless the denoisers are run)")
     p.add_argument("--source", help="source (raw input) TIFF file or folder: the baseline row")
-    p.add_argument("--method", action="append", required=True, metavar="NAME=PATH",
+    p.add_argument("--method", action="append", default=[], metavar="NAME=PATH",
                    help="a method's outputs (repeat for each method)")
+    p.add_argument("--model", action="append", default=[], metavar="NAME[:VERSION]",
+                   help="run the flagship workflow on --source with this registered model (repeatable)")
+    p.add_argument("--run-denoisers", action="store_true",
+                   help="run Gaussian, Median and PureDenoise on --source first (implied by --model)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-normalize", dest="normalize", action="store_false",
                    help="measure raw pixels instead of norm_minmse pairs (needs --data-range for floats)")
@@ -33,8 +43,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the ``compare`` operation and print the ranking."""
+    """Run the ``compare`` operation (or the flagship workflow) and print the ranking."""
+    from fijax.errors import InputError
     from fijax.ops import OpContext
+
+    if args.model or args.run_denoisers:
+        if args.method:
+            raise InputError("give either --method NAME=PATH (outputs you have) or --model/--run-denoisers")
+        if not args.source:
+            raise InputError("--model/--run-denoisers need --source (the noisy image or folder)")
+        from fijax.cli import compare_denoisers
+
+        return compare_denoisers.run(argparse.Namespace(
+            noisy=args.source, gt=args.gt, model=args.model, out=args.out,
+            methods="gaussian,median,puredenoise" + (",dl" if args.model else ""), sigma=2.0, radius=2.0,
+            cycle_spins=4, mc_samples=8, seed=0))
+    if not args.gt or not args.method:
+        raise InputError("compare needs --gt and at least one --method NAME=PATH (or --model to run the denoisers)")
     from fijax.ops.compare import parse_method_specs, run_compare
 
     options = {"gt": args.gt, "source": args.source, "methods": parse_method_specs(args.method),
