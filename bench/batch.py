@@ -87,7 +87,7 @@ def main() -> int:
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
         "cpu_count": os.cpu_count(), "load_avg": os.getloadavg(), "versions": library_versions(),
-        "settings": vars(args), "options": options, "data_seconds": data_s,
+        "settings": {k: v for k, v in vars(args).items() if k != "out"}, "options": options, "data_seconds": data_s,
         "serial_loop_s": serial_s, "dask_1_worker_s": one, "dask_2_workers_s": two,
         "cluster_start_1_s": start1, "cluster_start_2_s": start2, "files": [n1, n2],
         "speedup_1_to_2": one / two, "dask1_over_serial": one / serial_s,

@@ -157,7 +157,7 @@ def main() -> int:
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
         "cpu_count": os.cpu_count(), "load_avg": os.getloadavg(), "versions": library_versions(),
-        "settings": vars(args),
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "cold_start_to_health_s": t_health, "cold_start_to_first_qc_s": t_first,
         "kernel_p50_ms": 1e3 * pct(kernel, 50), "http_p50_ms": 1e3 * pct(warm, 50),
         "warm_overhead_p50_ms": 1e3 * (pct(warm, 50) - pct(kernel, 50)),

@@ -1,6 +1,6 @@
 """Security baseline of the HTTP server: token, Host check, upload size cap (one ASGI middleware).
 
-Follows Jupyter server's practice (``/work/shared/reference/interop.md`` §4): a random token
+Follows Jupyter server's practice (see the project notes on interop, §4): a random token
 of 24 bytes from :mod:`secrets`, sent as ``Authorization: token <t>`` (or ``Bearer <t>``, or
 ``?token=`` for clients that cannot set headers such as ``EventSource``), compared in constant
 time; requests whose ``Host`` is not an allowed name get 403 (defends against DNS
