@@ -82,7 +82,7 @@ class PythonTransport:
             title = output if (i == 0 and output) else (f"{output}-{name}" if output else name)
             out.addImage(title, to_imageplus(image.with_data(image.data, title=title)))
         rows = list(result.table)
-        values = {k: v for k, v in result.values.items() if _is_scalar(v)}
+        values = {k: v for k, v in result.values.items() if commands.is_scalar(v)}
         if not rows and values:
             rows = [values]
         for row in rows:
@@ -118,14 +118,7 @@ class PythonTransport:
         if operation.inputs and not images:
             images[operation.inputs[0]] = active_image()
         result = operation(images, parsed)
-        values = result.values
-        if len(args) > 1 and args[1]:
-            if args[1] not in values:
-                raise InputError(f"{function!r} gives no value {args[1]!r}; it gives: {', '.join(values)}")
-            return commands.scalar_text(values[args[1]])
-        if len(values) == 1:
-            return commands.scalar_text(next(iter(values.values())))
-        return " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items() if _is_scalar(v))
+        return commands.call_text(function, result.values, args[1] if len(args) > 1 else None)
 
     def _java_error(self, exc: BaseException):
         import jpype
@@ -137,10 +130,6 @@ class PythonTransport:
             return jpype.JClass("java.lang.IllegalArgumentException")(msg)
         msg = f"{type(exc).__name__}: {exc}"
         return jpype.JClass("java.lang.RuntimeException")(msg)
-
-
-def _is_scalar(v: Any) -> bool:
-    return isinstance(v, str | int | float | bool) or (hasattr(v, "shape") and getattr(v, "shape", None) == ())
 
 
 def image_by_title(title: str):

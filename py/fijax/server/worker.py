@@ -229,10 +229,6 @@ def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, di
     return images, list(table), values, {}, str(log)
 
 
-def _scalar(v: Any) -> bool:
-    return isinstance(v, str | int | float | bool) or getattr(v, "shape", None) == ()
-
-
 def _run_command(label: str, raw_options: str, inputs: dict, ctx) -> tuple[dict, list, dict, dict]:
     """Run a FiJAX macro command for a desktop Fiji (the HTTP twin of the in-process transport).
 
@@ -261,7 +257,7 @@ def _run_command(label: str, raw_options: str, inputs: dict, ctx) -> tuple[dict,
     for i, (name, image) in enumerate(result.images.items()):
         title = output if (i == 0 and output) else (f"{output}-{name}" if output else name)
         titled[title] = image.with_data(image.data, title=title)
-    values = {k: v for k, v in result.values.items() if _scalar(v)}
+    values = {k: v for k, v in result.values.items() if commands.is_scalar(v)}
     rows = list(result.table) or ([values] if values else [])
     message = " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items())
     return titled, rows, {**result.values, "message": message}, result.files
@@ -286,10 +282,4 @@ def _run_call(function: str, args: list[str], inputs: dict, ctx) -> str:
     for name in operation.inputs + operation.optional_inputs:
         parsed.pop(name, None)  # image titles: the images themselves came as TIFF parts
     values = operation(inputs, parsed, ctx).values
-    if len(args) > 1 and args[1]:
-        if args[1] not in values:
-            raise InputError(f"{function!r} gives no value {args[1]!r}; it gives: {', '.join(values)}")
-        return commands.scalar_text(values[args[1]])
-    if len(values) == 1:
-        return commands.scalar_text(next(iter(values.values())))
-    return " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items() if _scalar(v))
+    return commands.call_text(function, values, args[1] if len(args) > 1 else None)

@@ -319,6 +319,28 @@ def split_call(command: MacroCommand, options: str) -> tuple[dict[str, str], str
     return parsed, output
 
 
+def is_scalar(value: Any) -> bool:
+    """True for values a macro can receive as text (str, numbers, bools, 0-d arrays)."""
+    return isinstance(value, str | int | float | bool) or getattr(value, "shape", None) == ()
+
+
+def call_text(function: str, values: Mapping[str, Any], key: str | None = None) -> str:
+    """What a macro ``call()`` of an operation returns: ``values[key]``, the only value, or ``k=v`` pairs.
+
+    Raises
+    ------
+    InputError
+        When ``key`` names no value of the result.
+    """
+    if key:
+        if key not in values:
+            raise InputError(f"{function!r} gives no value {key!r}; it gives: {', '.join(values)}")
+        return scalar_text(values[key])
+    if len(values) == 1:
+        return scalar_text(next(iter(values.values())))
+    return " ".join(f"{k}={scalar_text(v)}" for k, v in values.items() if is_scalar(v))
+
+
 def scalar_text(value: Any) -> str:
     """Format a value for a macro: numbers as ImageJ prints them (``d2s``-like full precision)."""
     if isinstance(value, bool):
