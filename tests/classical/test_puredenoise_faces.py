@@ -118,3 +118,16 @@ def test_operation_reports_progress_and_can_be_cancelled():
 
     with pytest.raises(CancelledError):
         ops.get("puredenoise")({"image": stack}, opts, OpContext(is_cancelled=cancel_after_first))
+
+
+@pytest.mark.jvm
+def test_plugin_macro_syntax_runs_in_headless_imagej(ij):
+    """An existing PureDenoise macro line ports by renaming the command (quoted parameters included)."""
+    x = blobs_scene(64, 20.0, seed=4)
+    image = Image(noisy(x, 1.0, 0.0, 1.0, seed=4).astype(np.float32), title="noisy")
+    out = ij.run_macro('run("FiJAX PureDenoise", "parameters=\'1 2\' estimation=[Manual 1.0 0.0 1.0]");',
+                       inputs={"noisy": image})
+    denoised = out.images["Denoised-noisy"].data
+    assert denoised.shape == (64, 64)
+    assert np.mean((denoised - x) ** 2) < 0.5 * np.mean((image.data - x) ** 2)
+    assert out.results[0]["sigma"] == 1.0
