@@ -27,10 +27,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from fijax.client import Client
+from fijax.errors import FijaxError
 from fijax.io import Image, atomic_write_text
 from fijax.server.security import read_token_file
 from fijax.versions import library_versions
@@ -54,19 +54,11 @@ def start_server(home: Path, workers: int) -> tuple[subprocess.Popen, float, flo
     proc = subprocess.Popen([sys.executable, "-m", "fijax", "serve", "--port", "0", "--token-file", str(token_file),
                              "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
                             stderr=open(home / "server.log", "wb"))  # noqa: SIM115
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {(home / 'server.log').read_text()[-2000:]}")
-        if token_file.exists():
-            token, url = read_token_file(token_file)
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.02)
+    try:
+        client = Client.wait_for_server(token_file, wait_s=300, process=proc, poll=0.02, timeout=300)
+    except FijaxError as exc:
+        raise SystemExit(f"{exc}: {(home / 'server.log').read_text()[-2000:]}") from exc
     t_health = time.perf_counter() - t0
-    client = Client(url, token, timeout=300)
     inputs = pair(16)
     client.run("qc", inputs, {"maps": False}, fetch_images=False)
     return proc, t_health, time.perf_counter() - t0, client

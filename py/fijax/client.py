@@ -103,6 +103,7 @@ class Client:
 
     def __init__(self, url: str, token: str, timeout: float = 600.0):
         self.url = url.rstrip("/")
+        self.token = token
         self._http = httpx.Client(base_url=self.url, headers={"Authorization": f"token {token}"},
                                   timeout=httpx.Timeout(timeout, connect=10.0))
 
@@ -116,6 +117,46 @@ class Client:
         if not url:
             raise InputError(f"token file {path} holds no server URL")
         return cls(url, token, **kwargs)
+
+    @classmethod
+    def wait_for_server(cls, token_file: str | os.PathLike, *, wait_s: float = 60.0, process=None,
+                        poll: float = 0.1, **kwargs: Any) -> Client:
+        """Wait until a just-started ``fijax serve`` wrote ``token_file`` and answers ``/health``.
+
+        Parameters
+        ----------
+        token_file : path-like
+            The ``--token-file`` the server was started with.
+        wait_s : float
+            Seconds to wait before giving up.
+        process : subprocess.Popen, optional
+            The server process: if it exits while waiting, fail at once with its exit code.
+        poll : float
+            Seconds between checks.
+        **kwargs
+            Passed to the :class:`Client` (e.g. ``timeout``).
+
+        Raises
+        ------
+        FijaxError
+            When the server exits or does not answer within ``timeout``.
+        """
+        from fijax.server.security import read_token_file
+
+        token_file = Path(token_file)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise FijaxError(f"the server exited with code {process.returncode} before answering")
+            if token_file.exists():
+                token, url = read_token_file(token_file)
+                try:
+                    if url and httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                        return cls(url, token, **kwargs)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(poll)
+        raise FijaxError(f"no fijax server answered within {wait_s:g} s (token file {token_file})")
 
     def close(self) -> None:
         self._http.close()

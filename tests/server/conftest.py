@@ -9,12 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from fijax.client import Client
-from fijax.server.security import read_token_file
+from fijax.errors import FijaxError
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,19 +38,11 @@ class LiveServer:
         self.proc = subprocess.Popen([sys.executable, "-m", "fijax", "serve", "--port", "0", "--token-file",
                                       str(token_file), *self.args], env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.home / 'server.log').read_text()[-3000:]}")
-            if token_file.exists():
-                self.token, self.url = read_token_file(token_file)
-                try:
-                    if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not come up")
+        try:
+            with Client.wait_for_server(token_file, wait_s=timeout, process=self.proc) as c:
+                self.token, self.url = c.token, c.url
+        except FijaxError as exc:
+            raise RuntimeError(f"{exc}: {(self.home / 'server.log').read_text()[-3000:]}") from exc
         self.wait_worker_ready(deadline - time.monotonic())
         return self
 

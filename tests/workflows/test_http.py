@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from fijax.client import Client
-from fijax.server.security import read_token_file
 
 
 @pytest.mark.slow
@@ -22,19 +19,8 @@ def test_compare_denoisers_over_http(home, demo_ref, pair, tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "fijax", "serve", "--port", "0", "--token-file",
                                  str(token_file)], env=env, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            if token_file.exists():
-                token, url = read_token_file(token_file)
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("server did not come up")
+        with Client.wait_for_server(token_file, wait_s=120, process=proc, poll=0.2) as probe:
+            url, token = probe.url, probe.token
         with Client(url, token, timeout=300) as client:
             res = client.run("compare_denoisers", {"image": pair.noisy, "gt": pair.gt},
                              {"model": demo_ref, "cycle_spins": 2, "methods": "median,puredenoise,dl"},
