@@ -20,8 +20,6 @@ shared file system.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -265,14 +263,9 @@ def _row(rel: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    cols = list(columns or [])
-    for row in rows:
-        cols += [c for c in row if c not in cols]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    from fijax.io.table import csv_text
+
+    atomic_write_text(path, csv_text(rows, columns or ()))
 
 
 def process_chunk(op_name: str, items: Sequence[tuple[str, Mapping[str, str]]], out_dir: str,

@@ -9,8 +9,6 @@ code 2 and a message naming the macro line.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -53,15 +51,9 @@ def safe_filename(title: str) -> str:
 
 def results_csv(rows: list[dict]) -> str:
     """CSV text of Results rows (columns in first-seen order)."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: row.get(k, "") for k in columns})
-    return buf.getvalue()
+    from fijax.io.table import csv_text
+
+    return csv_text(rows)
 
 
 def run(args: argparse.Namespace) -> int:

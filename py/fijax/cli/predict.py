@@ -29,17 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    import csv
-    import io
-
     from fijax.io import atomic_write_text
+    from fijax.io.table import csv_text
 
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, csv_text(rows))
 
 
 def run(args: argparse.Namespace) -> int:

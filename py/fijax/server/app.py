@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import logging
 import math
@@ -595,15 +593,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/jobs/{job_id}/table.csv", summary="The job's results table as CSV", tags=["jobs"])
     def job_table(job_id: str) -> Response:
         _, result = job_result(job_id)
-        rows = result.get("table") or []
-        cols: list[str] = []
-        for row in rows:
-            cols += [c for c in row if c not in cols]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=cols)
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(buf.getvalue(), media_type="text/csv")
+        from fijax.io.table import csv_text
+
+        return Response(csv_text(result.get("table") or []), media_type="text/csv")
 
     @app.get("/jobs/{job_id}/artifacts", summary="Files a job wrote (CSV, TIFF maps, figures, reports)",
              tags=["jobs"])
