@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from careamics_peer import add_peer_arguments, peer_env
+
 
 def make_image(size: int, seed: int = 0) -> np.ndarray:
     """Fluorescence-like image: blurred spots and filaments with Poisson-Gaussian noise."""
@@ -103,21 +105,11 @@ def run_fijax(args: argparse.Namespace) -> dict:
     return out
 
 
-def _peer_env(args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    if args.peer_pythonpath:
-        env["PYTHONPATH"] = args.peer_pythonpath
-    return env
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--careamics-python", default=os.environ.get("CAREAMICS_PYTHON"),
-                   help="interpreter of an environment with careamics (CPU torch)")
-    p.add_argument("--peer-pythonpath", default=os.environ.get("CAREAMICS_PYTHONPATH"),
-                   help="PYTHONPATH for the CAREamics process only (e.g. a torchvision stub, see docs/engine.md)")
+    add_peer_arguments(p)
     p.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workdir", default="/tmp/fijax-bench-careamics")
     args = p.parse_args()
@@ -130,7 +122,7 @@ def main() -> int:
     if args.careamics_python:
         proc = subprocess.run([args.careamics_python, __file__, "--peer", "--size", str(args.size), "--repeats",
                                str(args.repeats), "--workdir", args.workdir], capture_output=True, text=True,
-                              env=_peer_env(args))
+                              env=peer_env(args))
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             result["careamics"] = {"error": proc.stderr[-500:]}

@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from careamics_peer import add_peer_arguments, peer_env
+
 
 def make_data(n: int = 8, size: int = 256, test_size: int = 512, seed: int = 0):
     """Ground truth (spots + filaments) and Poisson-Gaussian noisy versions; plus a test pair."""
@@ -179,22 +181,13 @@ def fijax_time_to_quality(target: float | None, max_seconds: float, preset_name:
             "seconds_to_target_minus_0.2dB": reached_02["seconds"] if reached_02 else None}
 
 
-def _peer_env(args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    if args.peer_pythonpath:
-        env["PYTHONPATH"] = args.peer_pythonpath
-    return env
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=10, help="CAREamics epoch budget")
     p.add_argument("--steps", type=int, default=10, help="fijax warm steps timed")
     p.add_argument("--max-seconds", type=float, default=900, help="fijax time-to-quality cap")
     p.add_argument("--preset", default="n2v-fast", help="fijax recipe for time to quality")
-    p.add_argument("--careamics-python", default=os.environ.get("CAREAMICS_PYTHON"))
-    p.add_argument("--peer-pythonpath", default=os.environ.get("CAREAMICS_PYTHONPATH"),
-                   help="PYTHONPATH for the CAREamics process only (e.g. a torchvision stub, see docs/engine.md)")
+    add_peer_arguments(p)
     p.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workdir", default="/tmp/fijax-bench-careamics-train")
     p.add_argument("--skip", default="", help="comma list: step,ttq")
@@ -211,7 +204,7 @@ def main() -> int:
     if args.careamics_python:
         proc = subprocess.run([args.careamics_python, __file__, "--peer", "--epochs", str(args.epochs),
                                "--workdir", args.workdir], capture_output=True, text=True,
-                              env=_peer_env(args))
+                              env=peer_env(args))
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             ca = {"error": proc.stderr[-500:]}
