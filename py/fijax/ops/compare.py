@@ -15,7 +15,7 @@ import pydantic
 
 from fijax.errors import InputError
 from fijax.io.image import Image
-from fijax.ops import OpContext, OpResult, operation
+from fijax.ops import OpContext, OpResult, get, operation
 from fijax.qc.dataset import compare_methods
 
 __all__ = ["CompareOptions", "parse_method_specs", "run_compare"]
@@ -57,11 +57,7 @@ def compare_op(inputs: Mapping[str, Image], options: CompareOptions, ctx: OpCont
 
 def run_compare(options: CompareOptions | Mapping[str, Any], ctx: OpContext | None = None) -> OpResult:
     """Run the comparison; ``table`` is the ranking (``compare.csv`` rows), best first."""
-    if not isinstance(options, CompareOptions):
-        try:
-            options = CompareOptions.model_validate(dict(options))
-        except pydantic.ValidationError as exc:
-            raise InputError(f"bad options for 'compare': {exc.errors()[0]['msg']}") from exc
+    options = get("compare").parse_options(options)
     ctx = ctx or OpContext()
     if options.data_range is not None and options.normalize:
         raise InputError("data_range applies only without normalisation (--no-normalize)")

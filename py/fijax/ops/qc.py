@@ -24,7 +24,7 @@ import pydantic
 
 from fijax.errors import InputError
 from fijax.io.image import Image
-from fijax.ops import OpContext, OpResult, operation
+from fijax.ops import OpContext, OpResult, get, operation
 from fijax.qc.dataset import DEFAULT_LABEL_THRESHOLDS, METRICS, VERDICT_RULE, qc_dataset, qc_labels_dataset
 
 __all__ = ["QCDatasetOptions", "QCLabelsOptions", "QCOptions", "run_qc_dataset"]
@@ -138,11 +138,7 @@ def run_qc_dataset(options: QCDatasetOptions | Mapping[str, Any], ctx: OpContext
     ``table`` holds the ``metrics.csv`` (or ``matching.csv``) rows, ``values`` the summary
     (``verdict``, means, counts), ``files`` what was written under ``ctx.out_dir``.
     """
-    if not isinstance(options, QCDatasetOptions):
-        try:
-            options = QCDatasetOptions.model_validate(dict(options))
-        except pydantic.ValidationError as exc:
-            raise InputError(f"bad options for 'qc_dataset': {exc.errors()[0]['msg']}") from exc
+    options = get("qc_dataset").parse_options(options)
     ctx = ctx or OpContext()
     if options.labels:
         if options.source is not None:
