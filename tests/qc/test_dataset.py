@@ -191,8 +191,8 @@ def test_operations_and_macro_command(dataset):
 
     table = commands.load_all()
     cmd = table["FiJAX QC"]
-    assert cmd.inputs == {"ground": "gt", "prediction": "prediction", "source": "source"}
-    assert cmd.optional_inputs == ("source",)
+    assert cmd.inputs == {"ground": "gt", "prediction": "prediction", "source": "source", "baseline": "baseline"}
+    assert cmd.optional_inputs == ("source", "baseline")
     result = cmd.func(commands.CommandCall(label="FiJAX QC", options={}, images={"gt": gt, "prediction": pred}))
     assert len(result.table) == 1 and result.values["verdict"] == "no source"
 

@@ -2,10 +2,13 @@
 
 Restoration (default)::
 
-    fijax qc --gt GT --prediction PRED [--source SRC] --out DIR
+    fijax qc --gt GT --prediction PRED [--source SRC] [--baseline B|puredenoise] --out DIR
 
 writes ``DIR/metrics.csv`` (one row per image or slice), ``images.csv``, ``summary.json``, SSIM and
-RSE maps (``DIR/maps``, float32 TIFF) and one PNG panel per image (``DIR/panels``). Labels::
+RSE maps (``DIR/maps``, float32 TIFF) and one PNG panel per image (``DIR/panels``). With
+``--baseline`` (another method's outputs, or ``puredenoise`` computed from the source) the verdict
+asks whether the prediction beats that baseline on whole-image PSNR and on the structure
+(:data:`fijax.qc.baseline.BASELINE_VERDICT_RULE`). Labels::
 
     fijax qc --labels --gt GT --prediction PRED --out DIR [--thresholds 0.1,0.2,...]
 
@@ -24,11 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "qc", help="QC of predictions against ground truth (SSIM, PSNR, maps, verdicts; --labels: matching)",
         description="Measure predictions (and the source baseline) against ground truth. GT, PRED and SRC "
                     "are TIFF files or folders of TIFFs paired by file name; stacks and 3D images are "
-                    "measured per 2D slice. Verdict per image and for the dataset: 'improves' only when "
-                    "the prediction beats the source on both SSIM and PSNR.")
+                    "measured per 2D slice, on the whole image and on the structure (GT Otsu foreground, "
+                    "dilated 3 px). Verdict per image and for the dataset: 'does not improve' unless the "
+                    "prediction beats the source on both SSIM and PSNR; with --baseline, 'better than "
+                    "baseline' only when it also beats the baseline on whole-image PSNR and structure SSIM, "
+                    "else 'not better than baseline'; 'no source' without a source.")
     p.add_argument("--gt", required=True, help="ground-truth TIFF file or folder")
     p.add_argument("--prediction", required=True, help="prediction TIFF file or folder")
     p.add_argument("--source", help="source (raw input) TIFF file or folder: the baseline for the verdict")
+    p.add_argument("--baseline", metavar="B",
+                   help="a second method's outputs (TIFF file or folder) or 'puredenoise' (PURE-LET computed "
+                        "from --source with estimated noise): the prediction must beat it")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--labels", action="store_true", help="label images: StarDist matching over thresholds")
     p.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
@@ -53,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         thresholds = [float(t) for t in str(args.thresholds).replace(",", " ").split()]
     except ValueError:
         raise InputError(f"--thresholds: not a list of numbers: {args.thresholds!r}") from None
-    options = {"gt": args.gt, "prediction": args.prediction, "source": args.source, "labels": args.labels,
+    options = {"gt": args.gt, "prediction": args.prediction, "source": args.source, "baseline": args.baseline,
+               "labels": args.labels,
                "normalize": args.normalize, "data_range": args.data_range, "thresholds": thresholds,
                "criterion": args.criterion, "maps": args.maps, "panels": args.panels}
     out = Path(args.out)
@@ -71,8 +81,18 @@ def run(args: argparse.Namespace) -> int:
            f"PSNR {means['pred_psnr']:.2f} dB"
     if means.get("source_ssim") is not None:
         line += f"; source SSIM {means['source_ssim']:.4f}, PSNR {means['source_psnr']:.2f} dB"
+    if means.get("baseline_ssim") is not None:
+        line += f"; baseline SSIM {means['baseline_ssim']:.4f}, PSNR {means['baseline_psnr']:.2f} dB"
     print(line)
-    print(f"verdict: {v['verdict']} ({v['n_images_improved']}/{v['n_images']} image(s) improve)")
+    if means.get("pred_fg_ssim") is not None:
+        parts = [f"{who} {means[f'{who}_fg_ssim']:.4f}" for who in ("pred", "source", "baseline")
+                 if means.get(f"{who}_fg_ssim") is not None]
+        print("structure SSIM: " + ", ".join(parts).replace("pred ", "prediction "))
+    if v.get("n_images_better_than_baseline") is not None:
+        print(f"verdict: {v['verdict']} ({v['n_images_better_than_baseline']}/{v['n_images']} image(s) better than "
+              f"the baseline, {v['n_images_improved']}/{v['n_images']} better than the source)")
+    else:
+        print(f"verdict: {v['verdict']} ({v['n_images_improved']}/{v['n_images']} image(s) improve)")
     print(f"rule: {v['verdict_rule']}")
     print(f"wrote {out / 'metrics.csv'}")
     return 0

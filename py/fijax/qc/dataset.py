@@ -44,22 +44,42 @@ import numpy as np
 
 from fijax.errors import CancelledError, InputError
 from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, write_tiff
+from fijax.qc.baseline import (
+    BASELINE_VERDICT_RULE,
+    BETTER,
+    DOES_NOT_IMPROVE,
+    IMPROVES,
+    NO_SOURCE,
+    NOT_BETTER,
+    STRUCTURE_METRICS,
+    STRUCTURE_RULE,
+    baseline_verdict,
+    structure_mask,
+    structure_metrics,
+)
 from fijax.qc.restoration import restoration_metrics
 from fijax.qc.segmentation import aggregate_matching, matching, semantic_iou
 
 __all__ = [
-    "COMPARE_COLUMNS", "DEFAULT_LABEL_THRESHOLDS", "LABEL_COLUMNS", "METRIC_COLUMNS", "METRICS", "VERDICT_RULE",
-    "QCResult", "compare_methods", "load_set", "qc_dataset", "qc_labels_dataset", "verdict",
+    "ALL_METRICS", "COMPARE_COLUMNS", "DEFAULT_LABEL_THRESHOLDS", "LABEL_COLUMNS", "METRIC_COLUMNS", "METRICS",
+    "VERDICT_RULE", "QCResult", "compare_methods", "load_baseline", "load_set", "qc_dataset", "qc_labels_dataset",
+    "verdict",
 ]
 
 #: Metrics computed for prediction-vs-GT (``pred_*``) and source-vs-GT (``source_*``).
 METRICS = ("ssim", "psnr", "rmse", "nrmse", "sqrt_mae")
 
+#: Whole-image metrics, then the structure-restricted ones (:mod:`fijax.qc.baseline`).
+ALL_METRICS = METRICS + STRUCTURE_METRICS
+
+#: Who is measured against the GT: the prediction, the raw source, the baseline method.
+ROLES = ("pred", "source", "baseline")
+
 #: Columns of ``metrics.csv`` (one row per 2D image or slice).
 METRIC_COLUMNS = (
     ["file", "slice", "verdict"]
-    + [f"{who}_{m}" for m in METRICS for who in ("pred", "source")]
-    + ["ssim_gain", "psnr_gain"]
+    + [f"{who}_{m}" for m in ALL_METRICS for who in ROLES]
+    + ["fg_fraction", "ssim_gain", "psnr_gain", "psnr_gain_vs_baseline", "fg_ssim_gain_vs_baseline"]
 )
 
 #: The verdict rule, stated in ``summary.json``, the docs and the CLI output.
@@ -67,12 +87,10 @@ VERDICT_RULE = (
     "'improves' only when the prediction is closer to the ground truth than the source on BOTH "
     "SSIM and PSNR (pred_ssim > source_ssim and pred_psnr > source_psnr, same normalisation); "
     "otherwise 'does not improve'. Per slice on its own values, per image on the mean over its "
-    "slices, for the dataset on the mean over all slices of all images. Without a source: 'no source'."
+    "slices, for the dataset on the mean over all slices of all images. Without a source: 'no source'. "
+    "No baseline was given, so this verdict does not say whether the model suits these data: a classical "
+    "method may do better (give a baseline, e.g. 'puredenoise')."
 )
-
-IMPROVES = "improves"
-DOES_NOT_IMPROVE = "does not improve"
-NO_SOURCE = "no source"
 
 #: Default threshold sweep of label QC.
 DEFAULT_LABEL_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -262,12 +280,105 @@ def _mean(values: Sequence[float]) -> float:
 # Restoration QC
 # ---------------------------------------------------------------------------------------------
 
+def load_baseline(spec: Any, gt_set: dict[str, Image], src_set: dict[str, Image] | None, *,
+                  cycle_spins: int = 4, progress: Callable[[float, str], None] | None = None,
+                  is_cancelled: Callable[[], bool] | None = None,
+                  ) -> tuple[dict[str, Image], dict[str, str], dict[str, Any]]:
+    """The baseline method's outputs, paired with the GT names.
+
+    Parameters
+    ----------
+    spec : path, array, Image, mapping or ``"puredenoise"``
+        Another method's outputs (a TIFF file or folder paired by name, arrays), or the word
+        ``"puredenoise"``: PURE-LET computed here from each source image with automatically
+        estimated noise parameters (:func:`fijax.classical.puredenoise`, ``cycle_spins``).
+    gt_set, src_set : dict
+        The GT and source sets (``src_set`` is needed for ``"puredenoise"``).
+
+    Returns
+    -------
+    (dict, dict, dict)
+        ``{name: Image}``, ``{name: sha256}`` and a description (``kind``, ``spec``, and for
+        PureDenoise the noise parameters and estimate warnings per image).
+
+    Raises
+    ------
+    InputError
+        An unknown word, a missing file or folder, ``"puredenoise"`` without a source, or a
+        PureDenoise failure (named with the image).
+    """
+    progress = progress or (lambda f, m: None)
+    if isinstance(spec, str) and spec.strip().lower() == "puredenoise":
+        if src_set is None:
+            raise InputError("baseline 'puredenoise' is computed from the source: give the source images too")
+        import warnings
+
+        from fijax.classical import puredenoise
+
+        out: dict[str, Image] = {}
+        hashes: dict[str, str] = {}
+        info: dict[str, Any] = {"kind": "puredenoise", "spec": "puredenoise", "cycle_spins": cycle_spins,
+                                "estimation": "automatic, per frame", "noise": {}}
+        for k, (name, src) in enumerate(src_set.items()):
+            if is_cancelled is not None and is_cancelled():
+                raise CancelledError("QC cancelled")
+            progress(k / max(len(src_set), 1), f"PureDenoise baseline: {name}")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    den, params = puredenoise(src.data, cycle_spins=cycle_spins, estimation="individual",
+                                              return_params=True)
+                except InputError as exc:
+                    raise InputError(f"baseline puredenoise on {name}: {exc}") from exc
+            out[name] = src.with_data(np.asarray(den, np.float32), title=f"PureDenoise-{name}")
+            hashes[name] = _sha256_array(out[name].data)
+            info["noise"][name] = {
+                "alpha": params["alpha"], "delta": params["delta"], "sigma": params["sigma"],
+                **({"plausible": params["plausible"], "warnings": params.get("warnings", [])}
+                   if "plausible" in params else {}),
+                "other_warnings": [str(w.message) for w in caught
+                                   if str(w.message) not in params.get("warnings", [])],
+            }
+        return out, hashes, info
+    if isinstance(spec, str | os.PathLike) and not Path(spec).exists():
+        raise InputError(f"baseline: {str(spec)!r} is neither an existing file or folder nor 'puredenoise'")
+    imgs, hashes = load_set(spec, "baseline")
+    kind = "files" if isinstance(spec, str | os.PathLike) else "arrays"
+    return _pair(gt_set, imgs, "baseline"), hashes, {"kind": kind, "spec": str(spec) if kind == "files" else kind}
+
+
+def _judge(row: Mapping[str, Any], has_source: bool, has_baseline: bool) -> str:
+    """Apply the verdict rule to a ``metrics.csv``-style row (slice values or means)."""
+    def part(who: str) -> dict[str, Any]:
+        return {m: row.get(f"{who}_{m}") for m in ALL_METRICS}
+
+    return baseline_verdict(part("pred"), part("source") if has_source else None,
+                            part("baseline") if has_baseline else None)
+
+
+def _metrics_with_structure(g: Image, x: Image, mask: np.ndarray, normalize: bool,
+                            data_range: float | None, maps: bool = True) -> dict[str, np.ndarray]:
+    m = restoration_metrics(g.data, x.data, normalize=normalize, data_range=data_range, maps=True)
+    rng = 1.0 if normalize else _resolved_range(g.data, x.data, data_range)
+    m.update(structure_metrics(mask, m["ssim_map"], m["rse_map"], rng))
+    if not maps:
+        m.pop("ssim_map")
+        m.pop("rse_map")
+    return m
+
+
+def _resolved_range(a: np.ndarray, b: np.ndarray, data_range: float | None) -> float:
+    from fijax.qc._checks import resolve_data_range
+
+    return float(resolve_data_range(a, b, data_range, "qc"))
+
+
 def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.PathLike | None = None, *,
-               normalize: bool = True, data_range: float | None = None, maps: bool = True,
-               panels: bool = True, keep_maps: bool = False,
+               baseline: Any = None, normalize: bool = True, data_range: float | None = None, maps: bool = True,
+               panels: bool = True, keep_maps: bool = False, cycle_spins: int = 4,
                progress: Callable[[float, str], None] | None = None,
                is_cancelled: Callable[[], bool] | None = None) -> QCResult:
-    """Restoration QC of a dataset: prediction vs GT and (baseline) source vs GT, with verdicts.
+    """Restoration QC of a dataset: prediction, source and baseline vs GT, whole image and structure, verdicts.
 
     Parameters
     ----------
@@ -277,6 +388,10 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
     out_dir : path, optional
         Where to write ``metrics.csv``, ``images.csv``, ``summary.json``, ``maps/`` and
         ``panels/`` (see the module docstring). Nothing is written when omitted.
+    baseline : path, array, Image, mapping or ``"puredenoise"``, optional
+        A second method's outputs to beat (see :func:`load_baseline`); with it the verdicts are
+        those of :data:`fijax.qc.baseline.BASELINE_VERDICT_RULE`. PureDenoise outputs computed
+        here are written to ``baseline/<name>.tif``.
     normalize : bool
         ZeroCostDL4Mic protocol (default): :func:`~fijax.qc.norm_minmse` per slice, ``data_range=1``.
     data_range : float, optional
@@ -285,6 +400,8 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
         Write the TIFF maps / PNG panels (with ``out_dir``).
     keep_maps : bool
         Keep the maps in memory in :attr:`QCResult.maps` (``SSIM_GTvsPrediction_<name>`` ...).
+    cycle_spins : int
+        Cycle spins of the PureDenoise baseline.
 
     Returns
     -------
@@ -300,6 +417,20 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
     if source is not None:
         src_set, src_hash = load_set(source, "source")
         src_set = _pair(gt_set, src_set, "source")
+    for name, g in gt_set.items():
+        _planes(g, "GT", name)
+        _check_same_shape(name, g, pred_set[name], "prediction")
+        if src_set is not None:
+            _check_same_shape(name, g, src_set[name], "source")
+    base_set: dict[str, Image] | None = None
+    base_hash: dict[str, str] = {}
+    base_info: dict[str, Any] | None = None
+    if baseline is not None:
+        base_set, base_hash, base_info = load_baseline(baseline, gt_set, src_set, cycle_spins=cycle_spins,
+                                                       progress=progress, is_cancelled=is_cancelled)
+        for name, g in gt_set.items():
+            _check_same_shape(name, g, base_set[name], "baseline")
+    has_source, has_baseline = src_set is not None, base_set is not None
     out = Path(out_dir) if out_dir is not None else None
     result = QCResult()
     names = list(gt_set)
@@ -308,41 +439,44 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
             raise CancelledError("QC cancelled")
         progress(k / len(names), f"QC {name}")
         g = gt_set[name]
-        _planes(g, "GT", name)
         p = pred_set[name]
-        _check_same_shape(name, g, p, "prediction")
         s = src_set[name] if src_set is not None else None
-        if s is not None:
-            _check_same_shape(name, g, s, "source")
+        b = base_set[name] if base_set is not None else None
+        mask = structure_mask(g.data)
         try:
-            mp = restoration_metrics(g.data, p.data, normalize=normalize, data_range=data_range)
-            ms = (restoration_metrics(g.data, s.data, normalize=normalize, data_range=data_range)
-                  if s is not None else None)
+            mp = _metrics_with_structure(g, p, mask, normalize, data_range)
+            ms = _metrics_with_structure(g, s, mask, normalize, data_range) if s is not None else None
+            mb = _metrics_with_structure(g, b, mask, normalize, data_range) if b is not None else None
         except InputError as exc:
             raise InputError(f"{name}: {exc}") from exc
         n_slices = mp["ssim"].size
         img_rows = []
         for z in range(n_slices):
             row: dict[str, Any] = {"file": name, "slice": z}
-            for m in METRICS:
-                row[f"pred_{m}"] = float(mp[m][z])
-                row[f"source_{m}"] = float(ms[m][z]) if ms is not None else None
+            for m in ALL_METRICS:
+                for who, mm in (("pred", mp), ("source", ms), ("baseline", mb)):
+                    row[f"{who}_{m}"] = float(mm[m][z]) if mm is not None else None
+            row["fg_fraction"] = float(mp["fg_fraction"][z])
             if ms is not None:
                 row["ssim_gain"] = row["pred_ssim"] - row["source_ssim"]
                 row["psnr_gain"] = row["pred_psnr"] - row["source_psnr"]
-            row["verdict"] = verdict(row["pred_ssim"], row["pred_psnr"], row["source_ssim"], row["source_psnr"])
+            if mb is not None:
+                row["psnr_gain_vs_baseline"] = row["pred_psnr"] - row["baseline_psnr"]
+                row["fg_ssim_gain_vs_baseline"] = row["pred_fg_ssim"] - row["baseline_fg_ssim"]
+            row["verdict"] = _judge(row, has_source, has_baseline)
             img_rows.append(row)
         result.rows.extend(img_rows)
         summary_row: dict[str, Any] = {"file": name, "n_slices": n_slices}
         for col in METRIC_COLUMNS[3:]:
             vals = [r.get(col) for r in img_rows]
             summary_row[col] = _mean(vals) if any(v is not None for v in vals) else None
-        summary_row["verdict"] = verdict(summary_row["pred_ssim"], summary_row["pred_psnr"],
-                                         summary_row.get("source_ssim"), summary_row.get("source_psnr"))
+        summary_row["verdict"] = _judge(summary_row, has_source, has_baseline)
         result.images.append(summary_row)
         map_items = {"SSIM_GTvsPrediction": mp["ssim_map"], "RSE_GTvsPrediction": mp["rse_map"]}
         if ms is not None:
             map_items.update({"SSIM_GTvsSource": ms["ssim_map"], "RSE_GTvsSource": ms["rse_map"]})
+        if mb is not None:
+            map_items.update({"SSIM_GTvsBaseline": mb["ssim_map"], "RSE_GTvsBaseline": mb["rse_map"]})
         if keep_maps:
             for kind, arr in map_items.items():
                 result.maps[f"{kind}_{name}"] = arr
@@ -351,6 +485,13 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
                 target = out / "maps" / f"{kind}_{name}.tif"
                 write_tiff(target, g.with_data(arr.astype(np.float32), title=f"{kind}_{name}"))
                 result.files[f"map:{kind}:{name}"] = target
+            target = out / "maps" / f"Structure_{name}.tif"
+            write_tiff(target, g.with_data(mask.astype(np.uint8) * 255, title=f"Structure_{name}"))
+            result.files[f"map:Structure:{name}"] = target
+        if out is not None and b is not None and base_info is not None and base_info["kind"] == "puredenoise":
+            target = out / "baseline" / f"{name}.tif"
+            write_tiff(target, b)
+            result.files[f"baseline:{name}"] = target
         if out is not None and panels:
             result.files[f"panel:{name}"] = _write_panel(out, name, g, p, s, mp, ms, summary_row, normalize)
     progress(1.0, "QC done")
@@ -358,15 +499,22 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
     for col in METRIC_COLUMNS[3:]:
         vals = [r.get(col) for r in result.rows]
         dataset_row[col] = _mean(vals) if any(v is not None for v in vals) else None
-    dataset_verdict = verdict(dataset_row["pred_ssim"], dataset_row["pred_psnr"],
-                              None if src_set is None else dataset_row["source_ssim"],
-                              None if src_set is None else dataset_row["source_psnr"])
-    n_improved = sum(1 for r in result.images if r["verdict"] == IMPROVES)
+    dataset_verdict = _judge(dataset_row, has_source, has_baseline)
+    improving = (IMPROVES, BETTER, NOT_BETTER)
+    n_improved = sum(1 for r in result.images if r["verdict"] in improving)
+    by_verdict: dict[str, int] = {}
+    for r in result.images:
+        by_verdict[r["verdict"]] = by_verdict.get(r["verdict"], 0) + 1
     result.summary = {
         "kind": "restoration",
         "verdict": dataset_verdict,
-        "verdict_rule": VERDICT_RULE,
+        "verdict_rule": BASELINE_VERDICT_RULE if has_baseline else VERDICT_RULE,
+        "structure_rule": STRUCTURE_RULE,
+        "baseline": base_info,
         "n_images": len(names), "n_slices": len(result.rows), "n_images_improved": n_improved,
+        "n_images_better_than_baseline": (sum(1 for r in result.images if r["verdict"] == BETTER)
+                                          if has_baseline else None),
+        "n_images_by_verdict": by_verdict,
         "means": dataset_row,
         "images": {r["file"]: r["verdict"] for r in result.images},
         "options": {"normalize": normalize, "normalization": "norm_minmse (GT percentiles 0.1/99.9, "
@@ -377,7 +525,8 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
                              "padding": "reflect (half-sample symmetric)"},
                     "sqrt_mae": "ZeroCostDL4Mic 'NRMSE' = sqrt(mean |GT - x|)",
                     "nrmse": "scikit-image normalized_root_mse, euclidean"},
-        "inputs": {"ground_truth": gt_hash, "prediction": pred_hash, "source": src_hash or None},
+        "inputs": {"ground_truth": gt_hash, "prediction": pred_hash, "source": src_hash or None,
+                   "baseline": base_hash or None},
         "columns": METRIC_COLUMNS,
         **_provenance(),
     }

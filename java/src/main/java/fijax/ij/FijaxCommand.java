@@ -18,6 +18,10 @@ import java.util.Map;
  */
 public class FijaxCommand implements PlugIn {
 
+	/** Option values that name a method computed by the server rather than an open image. */
+	static final java.util.Set<String> METHOD_WORDS = new java.util.HashSet<String>(
+			java.util.Arrays.asList("puredenoise"));
+
 	@Override
 	public void run(String label) {
 		String options = Macro.getOptions();
@@ -32,6 +36,9 @@ public class FijaxCommand implements PlugIn {
 				ImagePlus imp;
 				if (title != null) {
 					imp = WindowManager.getImage(title);
+					// a method word in place of an optional image (baseline=puredenoise): passed on as an option
+					if (imp == null && i > 0 && METHOD_WORDS.contains(title.trim().toLowerCase()))
+						continue;
 					if (imp == null)
 						throw new IllegalArgumentException("no open image titled '" + title + "' (option " + keys[i] + "=)");
 				} else if (i == 0) {
