@@ -633,6 +633,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     # Last added is outermost: CORS (only when configured) must answer preflights before the guard.
     app.add_middleware(GuardMiddleware, token=config.token, allowed_hosts=config.allowed_hosts,
                        max_body=config.max_upload_bytes)
+    from fijax.server.ui import install as install_ui  # browser pages; their session layer wraps the guard
+
+    install_ui(app, config)
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
