@@ -45,6 +45,13 @@ command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn   >/dev/null 2>&1 || need_apt+=(maven)
 [ ${#need_apt[@]} -gt 0 ] && apt_install "${need_apt[@]}"
 
+# The browser tests (tests/ui) drive Debian's Chromium headless through Playwright: with --test only,
+# and only when no Chromium is there (the tests skip, saying why, without one).
+if [[ " ${extras[*]-} " == *" test "* ]] && ! command -v chromium >/dev/null 2>&1 \
+   && ! command -v chromium-browser >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  apt_install chromium || echo "setup: warning: could not install chromium; the browser tests will be skipped"
+fi
+
 base="${PYTHON:-python3}"
 # kind: venv | conda | managed | plain
 kind=$("$base" - <<'EOF'

@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(config)
     token_file = write_token_file(args.token_file or fijax_home() / "server.token", config.token, config.url)
     print(f"fijax server: {config.url}\ntoken: {config.token}\ntoken file: {token_file}\n"
+          f"browser: open {config.url}/ and log in with the token\n"
           f"macros: {'enabled (privileged: macros can run shell commands)' if config.allow_macros else 'disabled'}",
           flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5))

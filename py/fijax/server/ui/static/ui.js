@@ -124,6 +124,7 @@ function initActions() {
 function optionValue(el) {
   const kind = el.dataset.kind || "str";
   if (kind === "bool") return el.checked;
+  if (kind === "flag") return el.checked ? el.value : undefined;
   const raw = (el.value || "").trim();
   if (raw === "") return undefined;
   if (kind === "int") return parseInt(raw, 10);
