@@ -1,4 +1,9 @@
-"""``fijax models [list [NAME]]`` and ``fijax models show NAME[:VERSION]``: the model registry."""
+"""``fijax models [list [NAME]]``, ``fijax models show NAME[:VERSION]`` and
+``fijax models calibrate NAME[:VERSION] --data DIR``: the model registry.
+
+``calibrate`` adds a domain reference (for ``fijax check``) to a model registered without one,
+fitted on in-domain raw images.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     show = sub.add_parser("show", help="show a model card (verifies the weights' sha256)")
     show.add_argument("model", metavar="NAME[:VERSION]")
+    cal = sub.add_parser("calibrate", help="add a domain reference (fijax check) from in-domain images")
+    cal.add_argument("model", metavar="NAME[:VERSION]")
+    cal.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                     help="in-domain raw TIFF files or folders (like the training sources)")
+    cal.add_argument("--false-alarm-rate", type=float, default=0.05, help="threshold's false-alarm rate")
+    cal.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run, action=None, name=None, json=False)
 
 
@@ -22,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     """Print the listing (table or JSON lines) or one card (JSON)."""
     from fijax import ops
 
+    if args.action == "calibrate":
+        result = ops.get("models_calibrate")({}, {"model": args.model, "data": args.data,
+                                                  "false_alarm_rate": args.false_alarm_rate, "seed": args.seed})
+        print(json.dumps(result.values, default=str))
+        return 0
     if args.action == "show":
         result = ops.get("model_show")({}, {"model": args.model})
         print(json.dumps(result.values, indent=2, default=str))

@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="tiles per forward pass")
     p.add_argument("--memory-mb", type=int, default=4096, help="memory budget per batch of tiles")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
+    p.add_argument("--check", action="store_true",
+                   help="also run the GT-free domain check: check.csv and summary.json beside the outputs")
     p.set_defaults(func=run)
 
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     single = len(files) == 1 and out.suffix.lower() in (".tif", ".tiff")
     if not single and out.suffix.lower() in (".tif", ".tiff"):
         raise InputError(f"{len(files)} inputs need --out to be a folder, not {out.name}")
-    options = {"model": args.model, "samples": args.samples, "memory_mb": args.memory_mb, "seed": args.seed}
+    options = {"model": args.model, "samples": args.samples, "memory_mb": args.memory_mb, "seed": args.seed,
+               "check": args.check}
     if args.n_tiles:
         try:
             options["n_tiles"] = [int(t) for t in args.n_tiles.replace("x", ",").split(",")]
@@ -56,8 +59,14 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size:
         options["batch_size"] = args.batch_size
     op = ops.get("predict")
+    checks = []
     for f in files:
-        result = op({"image": read_tiff(f)}, options)
+        result = op({"image": read_tiff(f, title=f.stem)}, options)
+        if args.check:
+            v = result.values
+            checks.append({"image": f.stem, "model": v["model"], "domain_score": v["domain_score"],
+                           "in_domain": v["in_domain"], "threshold": v["domain_threshold"],
+                           "windows": v["domain_windows"]})
         base = out if single else out / f"{f.stem}.tif"
         for i, (name, image) in enumerate(result.images.items()):
             # the first image is the main output (prediction; labels of segmentation models)
@@ -68,4 +77,16 @@ def run(args: argparse.Namespace) -> int:
             path = base.with_name(f"{base.stem}_objects.csv")
             _write_csv(path, result.table)
             print(json.dumps({"input": str(f), "output": str(path), "kind": "objects", "model": result.values["model"]}))
+    if checks:
+        from fijax.cli.check import write_check
+        from fijax.engine.domain import load_reference
+        from fijax.registry.models import ModelRegistry
+
+        meta = load_reference(ModelRegistry().get(checks[0]["model"])).meta
+        for row in checks:
+            row["false_alarm_rate"] = meta["false_alarm_rate"]
+        folder = out.parent if single else out
+        summary = write_check(folder, checks, meta)
+        print(json.dumps({"check": str(folder / "check.csv"), "summary": str(folder / "summary.json"),
+                          "out_of_domain": summary["out_of_domain"]}))
     return 0

@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--from", dest="parent", metavar="NAME[:VERSION]", help="fine-tune a registered model")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run of --name")
+    p.add_argument("--description", help="intended domain in your words (kept in the model card)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="other TrainConfig fields")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = {k: getattr(args, k) for k in ("name", "task", "preset", "ndim", "epochs", "steps_per_epoch",
                                              "batch_size", "patch_size", "learning_rate", "loss", "dropout",
-                                             "val_fraction", "seed", "parent", "resume")}
+                                             "val_fraction", "seed", "parent", "resume", "description")}
     options = {k: v for k, v in options.items() if v is not None}
     options.update(source_paths=args.source, target_paths=args.target, config=_kv(args.set))
     bar = None

@@ -84,6 +84,8 @@ class Split:
     val_x: list[np.ndarray]
     val_y: list[np.ndarray] | None
     how: str
+    #: Indices of the samples held out whole (None when a slab of every sample was held out).
+    val_samples: list[int] | None = None
 
 
 def split_validation(config: TrainConfig, xs: list[np.ndarray], ys: list[np.ndarray] | None,
@@ -108,7 +110,7 @@ def split_validation(config: TrainConfig, xs: list[np.ndarray], ys: list[np.ndar
         val_idx, tr_idx = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
         return Split([xs[i] for i in tr_idx], None if ys is None else [ys[i] for i in tr_idx],
                      [xs[i] for i in val_idx], None if ys is None else [ys[i] for i in val_idx],
-                     f"{n_val} of {len(xs)} images held out")
+                     f"{n_val} of {len(xs)} images held out", val_idx)
     tx, ty, vx, vy = [], [], [], []
     for i, x in enumerate(xs):
         spatial = x.shape[:-1]

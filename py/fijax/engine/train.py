@@ -91,10 +91,15 @@ def _as_list(images: Any) -> list:
     return list(images)
 
 
-def _samples(images: Sequence, ndim: int) -> list[np.ndarray]:
+def _samples(images: Sequence, ndim: int, origins: list[str] | None = None) -> list[np.ndarray]:
+    """All samples of ``images``; ``origins`` (when given) receives ``title[#plane]`` per sample."""
     out: list[np.ndarray] = []
-    for img in images:
-        out.extend(D.to_samples(img, ndim))
+    for i, img in enumerate(images):
+        got = D.to_samples(img, ndim)
+        out.extend(got)
+        if origins is not None:
+            title = img.title if isinstance(img, Image) else f"array{i}"
+            origins.extend([title] if len(got) == 1 else [f"{title}#{j}" for j in range(len(got))])
     return out
 
 
@@ -120,6 +125,34 @@ def describe_data(sources: Sequence, targets: Sequence | None, files: dict | Non
     if files:
         desc["files"] = files
     return desc
+
+
+def hardware_description() -> dict[str, Any]:
+    """CPU model and cores, and each accelerator's name and memory (for the model report)."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    hw: dict[str, Any] = {"cpu": cpu, "cpu_cores": os.cpu_count(), "platform": platform.platform(),
+                          "accelerators": []}
+    for d in jax.local_devices():
+        if d.platform == "cpu":
+            continue
+        mem = None
+        try:
+            mem = (d.memory_stats() or {}).get("bytes_limit")
+        except Exception:  # not every backend reports memory
+            mem = None
+        hw["accelerators"].append({"platform": d.platform, "name": getattr(d, "device_kind", ""),
+                                   "memory_gib": round(mem / 2 ** 30, 2) if mem else None})
+    return hw
 
 
 def device_description() -> str:
@@ -315,7 +348,7 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
           data_files: dict | None = None, progress: Progress | None = None,
           check_cancelled: Callable[[], None] | None = None, register: bool = True,
           keep_run: bool = False, run_dir: str | Path | None = None,
-          stop_after_steps: int | None = None) -> TrainResult:
+          stop_after_steps: int | None = None, description: str | None = None) -> TrainResult:
     """Train a U-Net for ``config.task`` and register it as a new version of ``name``.
 
     Parameters
@@ -347,6 +380,8 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         Register the result (default). Without it, nothing is written to the registry.
     stop_after_steps : int, optional
         Testing aid: raise :class:`CancelledError` after this many steps of this call.
+    description : str, optional
+        The user's words on the intended domain (sample, structure, microscope), kept in the card.
 
     Returns
     -------
@@ -388,7 +423,8 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     src_imgs, tgt_imgs = _as_list(sources), _as_list(targets)
     if not src_imgs:
         raise InputError("no training images given")
-    xs = _samples(src_imgs, cfg.ndim)
+    origins: list[str] = []
+    xs = _samples(src_imgs, cfg.ndim, origins)
     ys = _samples(tgt_imgs, cfg.ndim) if tgt_imgs else None
     if ys is None and task.needs_target:
         raise InputError(f"task {cfg.task!r} needs target images")
@@ -568,12 +604,33 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     metrics.update(finished.get("metrics", {}))
     card.update(finished.get("card", {}))
     trained = TrainedModel.from_folder(rdir)
+    # what the model is for and how far to trust it: domain reference, MC-dropout calibration
+    from fijax.engine import domain as DOM
+    from fijax.engine.uncertainty import mc_calibration
+
+    progress(1.0, "domain reference and uncertainty calibration")
+    card["validation_images"] = ([origins[i] for i in split.val_samples] if split.val_samples is not None
+                                 else {"slab_of": origins, "how": split.how})
+    card["hardware"] = hardware_description()
+    card["intended_domain"] = DOM.describe_domain(src_imgs, description)
+    dom_rng = np.random.default_rng([cfg.seed, 13])
+    try:
+        ref = DOM.build_reference(trained.model, sampler.sample(dom_rng, DOM.REFERENCE_PATCHES)[0],
+                                  val_sampler.sample(dom_rng, DOM.CALIBRATION_PATCHES)[0],
+                                  origin="training patches (reference), validation patches (threshold)")
+        ref.save(rdir / DOM.DOMAIN_FILE)
+        card["domain_reference"] = ref.summary()
+    except InputError as exc:  # the model stays usable; `fijax models calibrate` can add one later
+        card["domain_reference"] = {"error": str(exc)}
+    card["uncertainty_calibration"] = mc_calibration(trained, val_x, val_y, seed=cfg.seed)
     record = None
     if register:
         files = {"weights.npz": rdir / "weights.npz", "weights_last.npz": rdir / "weights_last.npz",
                  "config.json": rdir / "config.json", "log.csv": rdir / "log.csv",
                  "examples.npz": rdir / "examples.npz"}
         files.update({f: rdir / f for f in finished.get("files", ())})
+        if (rdir / DOM.DOMAIN_FILE).is_file():
+            files[DOM.DOMAIN_FILE] = rdir / DOM.DOMAIN_FILE
         if (rdir / "weights_best.npz").is_file():
             files["weights_best.npz"] = rdir / "weights_best.npz"
         record = registry.register(name, files, card)

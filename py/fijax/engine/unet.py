@@ -209,6 +209,20 @@ class UNet(nnx.Module):
         self.head = nnx.Conv(f, spec.out_channels, kernel_size=(1,) * spec.ndim,
                              kernel_init=nnx.initializers.glorot_uniform(), rngs=rngs)
 
+    def encode(self, x: jax.Array) -> list[jax.Array]:
+        """Deterministic encoder activations: each level's block output, then the bottleneck's.
+
+        Used by the domain check (:mod:`fijax.engine.domain`); costs about half a forward pass.
+        """
+        spec = self.spec
+        maps = []
+        for block in self.down:
+            x = block(x)
+            maps.append(x)
+            x = _max_blur_pool(x, spec.ndim) if spec.n2v2 else _max_pool(x, spec.ndim)
+        maps.append(self.bottom(x))
+        return maps
+
     def __call__(self, x: jax.Array, dropout_key: jax.Array | None = None) -> jax.Array:
         """Map ``(B, *spatial, in_channels)`` to ``(B, *spatial, out_channels)``.
 

@@ -23,6 +23,7 @@ class PredictOptions(pydantic.BaseModel):
     batch_size: int | None = pydantic.Field(None, ge=1, description="tiles per forward pass")
     memory_mb: int = pydantic.Field(4096, ge=16, description="memory budget of one batch of tiles (MiB)")
     seed: int = pydantic.Field(0, description="seed of the dropout masks")
+    check: bool = pydantic.Field(False, description="also run the domain check (values domain_score, in_domain)")
 
 
 @operation("predict", PredictOptions, inputs=("image",), summary="Restore an image with a registered model")
@@ -45,10 +46,17 @@ def predict_op(inputs: Mapping[str, Image], options: PredictOptions, ctx: OpCont
                            samples=options.samples, seed=options.seed, progress=ctx.progress,
                            check_cancelled=ctx.check_cancelled)
     rec = trained.record
+    checked = {}
+    if options.check:  # GT-free: is the image like the training data? (about half a prediction)
+        from fijax.ops.check import check_values
+
+        row = check_values(trained, image)
+        checked = {"domain_score": row["domain_score"], "in_domain": row["in_domain"],
+                   "domain_threshold": row["threshold"], "domain_windows": row["windows"]}
     images = {}
     for name, arr in outs.items():
         title = f"{image.title}-{rec.name}" if name == "prediction" else f"{image.title}-{rec.name}-{name}"
         images[name] = Image(arr, axes=output_axes(image.axes, arr), title=title, pixel_size=image.pixel_size,
                              unit=image.unit, metadata={"model": rec.ref, "output": name})
     return OpResult(images=images, values={"model": rec.ref, "weights_sha256": rec.weights_sha256,
-                                           "samples": options.samples, "outputs": sorted(outs)})
+                                           "samples": options.samples, "outputs": sorted(outs), **checked})

@@ -44,6 +44,8 @@ class TrainOptions(pydantic.BaseModel):
     seed: int = 0
     parent: str | None = pydantic.Field(None, description="NAME[:VERSION] to fine-tune (transfer learning)")
     resume: bool = pydantic.Field(False, description="continue the interrupted run of this name")
+    description: str | None = pydantic.Field(None, description="intended domain in your words (sample, "
+                                             "structure, microscope), kept in the model card")
     config: dict[str, Any] = pydantic.Field(default_factory=dict, description="any other TrainConfig field")
     source_paths: list[str] = pydantic.Field(default_factory=list)
     target_paths: list[str] = pydantic.Field(default_factory=list)
@@ -112,7 +114,8 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
         raise InputError(f"{len(sources)} source image(s) but {len(targets)} target image(s)")
     cfg = resolve_config(options, sources)
     res = train(cfg, sources, targets or None, name=options.name, parent=options.parent, resume=options.resume,
-                data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled)
+                data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled,
+                description=options.description)
     rec = res.record
     values = {"model": rec.ref, "name": rec.name, "version": rec.version, "task": rec.task,
               "weights_sha256": rec.weights_sha256, "path": str(rec.path), **{

@@ -253,6 +253,53 @@ class ModelRegistry:
             raise
         return self.get(name, version)
 
+    def add_files(self, record: ModelRecord, files: dict[str, str | os.PathLike],
+                  card_update: dict[str, Any]) -> ModelRecord:
+        """Add (or replace) auxiliary files of an existing version and merge ``card_update`` into its card.
+
+        For facts computed after registration (``fijax models calibrate``: the domain reference;
+        held-out test QC). The weights and the configuration can never be replaced. Each file is
+        copied beside its target and renamed into place, then ``card.json`` and the row are
+        updated in one transaction with the new sha256 in ``files``.
+        """
+        from fijax.engine.checkpoint import sha256_file
+
+        protected = {WEIGHTS, "weights_best.npz", "weights_last.npz", "config.json", "card.json"}
+        bad = sorted(set(files) & protected)
+        if bad:
+            raise InputError(f"model {record.ref}: {', '.join(bad)} cannot be replaced after registration")
+        for fname in files:
+            if "/" in fname or fname.startswith("."):
+                raise InputError(f"bad model file name {fname!r}")
+        self.verify(record)
+        hashes = {}
+        for fname, src in files.items():
+            tmp = record.path / f".{fname}.{uuid.uuid4().hex}.part"
+            try:
+                shutil.copyfile(src, tmp)
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                hashes[fname] = sha256_file(tmp)
+                os.replace(tmp, record.path / fname)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+        con = self._con()
+        try:
+            with transaction(con):
+                row = con.execute("SELECT card FROM models WHERE name = ? AND version = ?",
+                                  (record.name, record.version)).fetchone()
+                card = json.loads(row["card"])
+                card.update(card_update)
+                card["files"] = dict(card.get("files") or {}, **hashes)
+                atomic_write_text(record.path / "card.json", json.dumps(card, indent=2, sort_keys=True,
+                                                                        default=str))
+                con.execute("UPDATE models SET card = ? WHERE name = ? AND version = ?",
+                            (json.dumps(card, sort_keys=True, default=str), record.name, record.version))
+        finally:
+            con.close()
+        return self.get(record.name, record.version)
+
     def check_consistency(self) -> list[str]:
         """Problems found: rows whose folder or weights are missing (an empty list when consistent)."""
         problems = []
