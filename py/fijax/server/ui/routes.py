@@ -140,7 +140,7 @@ def verdicts_of(job: Job) -> list[tuple[str, str]]:
 
 def job_summary(job: Job) -> dict[str, Any]:
     values = (job.result or {}).get("values") or {}
-    verdict = values.get("verdict") or values.get("best_method") or ""
+    verdict = values.get("verdict") or (f"best: {values['best_method']}" if values.get("best_method") else "")
     return {"job": job, "verdict": verdict, "model": values.get("model") if job.name == "train" else None}
 
 
@@ -153,7 +153,9 @@ def result_view(job: Job) -> dict[str, Any]:
     for row in table[:500]:
         columns += [c for c in row if c not in columns]
     artifacts = artifacts_of(job)
-    figures = [a for a in artifacts if a["suffix"] in (".png", ".jpg", ".jpeg", ".svg")]
+    # the headline figure (compare_denoisers' comparison.png) first, then panels and the rest
+    figures = sorted((a for a in artifacts if a["suffix"] in (".png", ".jpg", ".jpeg", ".svg")),
+                     key=lambda a: (a["path"] != "comparison.png", a["path"]))
     tiffs = [a for a in artifacts if a["suffix"] in (".tif", ".tiff")]
     images = [{"name": name, "title": info.get("title", name), "shape": info.get("shape"),
                "url": f"/jobs/{job.id}/images/{name}",

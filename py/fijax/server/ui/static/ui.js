@@ -212,6 +212,7 @@ function initZoom() {
     img.style.width = `${Math.max(1, Math.round(img.naturalWidth * scale))}px`;
     img.style.height = `${Math.max(1, Math.round(img.naturalHeight * scale))}px`;
     level.textContent = `${Math.round(scale * 100)}%`;
+    img.style.imageRendering = scale >= 1 ? "pixelated" : "auto";  // see the pixels when magnified
   };
   const fit = () => {
     if (!img.naturalWidth) return;
