@@ -14,6 +14,7 @@ from engine_synth import fluorescence, poisson_gaussian
 
 from fijax.engine.checkpoint import load_npz
 from fijax.engine.config import preset
+from fijax.engine.model import load_model
 from fijax.engine.train import train
 from fijax.registry.models import ModelRegistry
 
@@ -61,7 +62,7 @@ def test_kill_9_then_resume(tmp_path):
     assert [h["epoch"] for h in res.history] == list(range(1, done + 2))
     assert res.card["config"]["epochs"] == done + 1
     assert [r.ref for r in reg.list()] == ["crash:1"] and reg.check_consistency() == []
-    reg.load("crash:1")
+    load_model("crash:1", registry=reg)
 
 
 @pytest.mark.parametrize("bad", ["other data"])

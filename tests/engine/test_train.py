@@ -10,6 +10,7 @@ from engine_synth import fluorescence, poisson_gaussian, psnr
 
 from fijax.engine.checkpoint import load_npz, model_arrays
 from fijax.engine.config import preset
+from fijax.engine.model import load_model
 from fijax.engine.train import train
 from fijax.errors import CancelledError, InputError, NotFoundError
 from fijax.io.image import Image
@@ -37,7 +38,7 @@ def n2v_run(tmp_path_factory, data):
 def test_n2v_learns(n2v_run, data):
     gt, noisy = data
     res, reg = n2v_run
-    pred = reg.load("n2v-test").predict(noisy, axes="TYX")["prediction"]
+    pred = load_model("n2v-test", registry=reg).predict(noisy, axes="TYX")["prediction"]
     before, after = psnr(noisy, gt), psnr(pred, gt)
     assert after > before + 4.0, (before, after)
 
@@ -56,7 +57,7 @@ def test_care_learns(tmp_path, data):
 def test_registered_model_reloads_bit_identically(n2v_run, data):
     res, reg = n2v_run
     _, noisy = data
-    loaded = reg.load("n2v-test:1")
+    loaded = load_model("n2v-test:1", registry=reg)
     a, b = model_arrays(res.trained.model), model_arrays(loaded.model)
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     p1 = res.trained.predict(noisy[0])["prediction"]
@@ -136,8 +137,8 @@ def test_cancel_through_callback(tmp_path, data):
 
 
 @pytest.mark.parametrize("case", ["patch", "valsplit", "shapes", "nan", "target_for_n2v", "no_target",
-                                  "name", "resume"])
-def test_bad_input_writes_nothing(tmp_path, data, case):
+                                  "name", "resume", "jars_txt"])
+def test_bad_input_writes_nothing(tmp_path, data, case, monkeypatch):
     gt, noisy = data
     reg = ModelRegistry(tmp_path)
     care = preset("quick", "care", epochs=1, steps_per_epoch=2)
@@ -161,6 +162,10 @@ def test_bad_input_writes_nothing(tmp_path, data, case):
             train(n2v, noisy, name="bad/name", registry=reg)
         elif case == "resume":
             train(n2v, noisy, name="m", registry=reg, resume=True)
+        elif case == "jars_txt":  # recorded in the card: a malformed one is an error, never "no jars"
+            (tmp_path / "jars.txt").write_text("net.imagej:ij:LATEST\n")
+            monkeypatch.setenv("FIJAX_JARS_TXT", str(tmp_path / "jars.txt"))
+            train(n2v, noisy, name="m", registry=reg)
     assert reg.list() == []
     assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()
 
@@ -174,5 +179,5 @@ def test_batch_norm_statistics_train_and_reload(tmp_path, data):
     arrays = model_arrays(res.trained.model)
     means = [v for k, v in arrays.items() if k.endswith("/mean")]
     assert means and any(np.abs(m).max() > 0 for m in means)  # running statistics were updated
-    loaded = model_arrays(reg.load("bn").model)
+    loaded = model_arrays(load_model("bn", registry=reg).model)
     assert all(np.array_equal(arrays[k], loaded[k]) for k in arrays)

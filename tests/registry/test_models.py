@@ -9,7 +9,7 @@ import pytest
 
 from fijax.engine.checkpoint import model_arrays, save_npz
 from fijax.engine.config import preset
-from fijax.engine.model import build_unet
+from fijax.engine.model import build_unet, load_model
 from fijax.errors import InputError, NotFoundError
 from fijax.registry.models import ModelRegistry, parse_ref
 
@@ -52,17 +52,17 @@ def test_load_verifies_sha256(tmp_path):
     reg = ModelRegistry(tmp_path / "home")
     files, card, model = _files(tmp_path)
     rec = reg.register("m", files, card)
-    loaded = reg.load("m")
+    loaded = load_model("m", registry=reg)
     a, b = model_arrays(model), model_arrays(loaded.model)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     raw = bytearray(rec.weights_path.read_bytes())
     raw[-100] ^= 0xFF  # flip bits inside the last array
     rec.weights_path.write_bytes(bytes(raw))
     with pytest.raises(InputError, match="sha256"):
-        reg.load("m:1")
+        load_model("m:1", registry=reg)
     rec.weights_path.unlink()
     with pytest.raises(InputError, match="missing"):
-        reg.load("m")
+        load_model("m", registry=reg)
 
 
 def test_failed_registration_leaves_nothing(tmp_path):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from report_helpers import bioimageio_python
 
+from fijax.engine.model import load_model
 from fijax.errors import InputError, NotFoundError
 
 pytest.importorskip("jax2onnx", reason="bioimage.io export needs the optional 'export' extra (jax2onnx)")
@@ -78,13 +79,12 @@ def test_onnx_reproduces_jax_prediction(package):
     ort = pytest.importorskip("onnxruntime", reason="the ONNX round trip needs onnxruntime")
     from fijax.engine import data as D
     from fijax.io import Image
-    from fijax.registry.models import ModelRegistry
     from fijax.report.bioimageio import scale_range
 
     files = package["files"]
     x = _npy(files["test_input.npy"])
     expected = _npy(files["test_output_prediction.npy"])
-    trained = ModelRegistry().load("care_demo")
+    trained = load_model("care_demo")
     sess = ort.InferenceSession(files["weights.onnx"], providers=["CPUExecutionProvider"])
     normed = scale_range(x, trained.config.norm_pmin, trained.config.norm_pmax, 2)
     (y,) = sess.run(None, {sess.get_inputs()[0].name: normed})

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from report_helpers import Doc, png_ok
 
+from fijax.engine.model import load_model
 from fijax.errors import InputError
 from fijax.io import read_tiff, write_tiff
 from fijax.qc.dataset import qc_dataset, qc_labels_dataset
-from fijax.registry.models import ModelRegistry
 from fijax.report.qc import qc_facts, write_qc_report
 
 
 def _predict_folder(src_dir, out_dir):
-    trained = ModelRegistry().load("care_demo")
+    trained = load_model("care_demo")
     out_dir.mkdir(parents=True, exist_ok=True)
     for p in sorted(src_dir.glob("*.tif")):
         img = read_tiff(p)

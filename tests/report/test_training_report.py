@@ -7,7 +7,7 @@ import json
 import pytest
 from report_helpers import MICROSCOPE_INFO, Doc, png_ok
 
-from fijax.engine.checkpoint import sha256_file
+from fijax.io.hashing import sha256_file
 from fijax.engine.config import TrainConfig
 from fijax.errors import InputError, NotFoundError
 from fijax.registry.models import ModelRegistry

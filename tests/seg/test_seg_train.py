@@ -15,7 +15,7 @@ import pytest
 from seg_synth import small_config
 
 from fijax.engine.config import preset
-from fijax.engine.model import TrainedModel, build_unet
+from fijax.engine.model import TrainedModel, build_unet, load_model
 from fijax.engine.segmentation import QC_THRESHOLDS, model_params, segment
 from fijax.engine.train import train
 from fijax.errors import InputError, NotFoundError
@@ -50,7 +50,7 @@ def test_model_folder_holds_tuned_thresholds_and_qc(trained):
     assert seg["tuned"] and len(seg["tuning_grid"]) > 10
     assert seg["postprocess"] == rec.card["segmentation"]["postprocess"]
     assert rec.card["metrics"]["val_f1_iou50"] == pytest.approx(f1[0])
-    loaded = ModelRegistry(root).load("nuclei")
+    loaded = load_model("nuclei", registry=ModelRegistry(root))
     assert model_params(loaded).to_dict() == seg["postprocess"]
     assert rec.card["versions"]["numpy"] and rec.card["seed"] == 1 and rec.card["data"]["sources"][0]["sha256"]
 

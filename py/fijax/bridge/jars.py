@@ -9,67 +9,19 @@ pinned, so once resolved a start needs no network: jgo reuses the cached environ
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
-from fijax.errors import InputError
+from fijax.paths import fijax_home
+from fijax.versions import DEFAULT_JARS, jars_txt_path, parse_jars_txt, read_jars_txt
+
+__all__ = ["DEFAULT_JARS", "MAVEN_CENTRAL", "OFFLINE_URL", "configure_scyjava", "jar_cache_dir", "jars_txt_path",
+           "parse_jars_txt", "read_jars_txt", "resolve"]
 
 #: Maven Central, the only repository fijax resolves from.
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
 #: Stands in for "no repository at all" (nothing listens on port 9 of the loopback).
 OFFLINE_URL = "http://127.0.0.1:9/no-repository"
-
-#: Coordinates used when neither a checkout's ``jars.txt`` nor a packaged copy is found.
-DEFAULT_JARS = ("net.imagej:ij:1.54p", "net.imagej:ij1-patcher:2.0.0")
-
-
-def jars_txt_path() -> Path | None:
-    """Return the ``jars.txt`` in use: ``$FIJAX_JARS_TXT``, else the source checkout's, else ``None``."""
-    env = os.environ.get("FIJAX_JARS_TXT")
-    if env:
-        return Path(env)
-    from fijax.paths import project_root
-
-    root = project_root()
-    return root / "jars.txt" if root else None
-
-
-def parse_jars_txt(text: str) -> list[str]:
-    """Parse ``groupId:artifactId:version`` lines (``#`` comments and blank lines ignored).
-
-    Raises
-    ------
-    InputError
-        When a line is not a pinned coordinate (``RELEASE``/``LATEST`` would need the network at
-        every start).
-    """
-    coords = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split(":")
-        if len(parts) not in (3, 4, 5) or not all(parts):
-            raise InputError(f"jars.txt line {n}: expected groupId:artifactId:version, got {line!r}")
-        if parts[-1].upper() in ("RELEASE", "LATEST", "MANAGED"):
-            raise InputError(f"jars.txt line {n}: pin a version instead of {parts[-1]!r}")
-        coords.append(line)
-    if not coords:
-        raise InputError("jars.txt lists no Maven coordinates")
-    return coords
-
-
-def read_jars_txt(path: str | os.PathLike | None = None) -> list[str]:
-    """Return the Maven coordinates of the JVM side (``jars.txt``, or the built-in default)."""
-    path = Path(path) if path else jars_txt_path()
-    if path is None or not path.is_file():
-        try:
-            text = resources.files("fijax").joinpath("data/jars.txt").read_text()
-        except (FileNotFoundError, ModuleNotFoundError):
-            return list(DEFAULT_JARS)
-        return parse_jars_txt(text)
-    return parse_jars_txt(path.read_text())
 
 
 def jar_cache_dir() -> Path:
@@ -81,8 +33,6 @@ def jar_cache_dir() -> Path:
     if env:
         path = Path(env).expanduser()
     else:
-        from fijax.paths import fijax_home
-
         path = fijax_home() / "jvm"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -15,12 +15,12 @@ PureDenoise's Poisson-Gaussian model assumes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from fijax.errors import InputError
+from fijax.io.hashing import pixels_sha256
 from fijax.io.image import Image
 
 __all__ = ["SyntheticPair", "clean_image", "pixels_sha256", "synthetic_pair"]
@@ -120,9 +120,3 @@ def synthetic_pair(shape: tuple[int, int] = (128, 128), seed: int = 0, *, peak: 
                          Image(gt32, "YX", "gt", metadata={"synthetic": params}), params)
 
 
-def pixels_sha256(data: np.ndarray) -> str:
-    """sha256 of an array's dtype, shape and C-order bytes."""
-    a = np.ascontiguousarray(data)
-    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
-    h.update(a.tobytes())
-    return h.hexdigest()

@@ -47,16 +47,16 @@ def demo_model(size: int = 128, epochs: int = 10, seed: int = 0, retrain: bool =
     retrain : bool
         Train a new version even when a matching one is registered.
     """
-    from fijax.engine.data import sha256_array
     from fijax.engine.train import train
     from fijax.errors import NotFoundError
+    from fijax.io.hashing import pixels_sha256
     from fijax.registry.models import ModelRegistry
 
     cfg = demo_config(epochs, seed)
     sources = [synthetic_pair((size, size), seed=s).noisy for s in TRAIN_SEEDS]
     for i, img in enumerate(sources):
         img.title = f"demo-train-{TRAIN_SEEDS[i]}"
-    hashes = [sha256_array(s.data) for s in sources]
+    hashes = [pixels_sha256(s.data) for s in sources]
     registry = ModelRegistry()
     if not retrain:
         try:

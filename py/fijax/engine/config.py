@@ -28,6 +28,13 @@ from fijax.errors import InputError
 
 Augmentation = Literal["flip", "rot90"]
 
+#: Config fields that do not change a traced computation: excluded from the keys under which the
+#: jitted training steps and prediction forwards are cached (one compilation per network).
+HOST_ONLY_FIELDS = frozenset({
+    "seed", "epochs", "steps_per_epoch", "learning_rate", "lr_schedule", "warmup_steps", "plateau_factor",
+    "plateau_patience", "min_lr", "early_stopping", "select", "preset", "val_fraction", "val_patches",
+    "background_threshold", "norm_pmin", "norm_pmax", "target_norm"})
+
 
 class TrainConfig(BaseModel):
     """Everything that determines a training run (with the data and the seed, the weights)."""

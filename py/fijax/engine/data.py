@@ -6,7 +6,6 @@ patches. 2D models treat the T and Z planes of a stack as separate samples; 3D m
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,14 +64,6 @@ def percentiles(sample: np.ndarray, pmin: float, pmax: float) -> tuple[np.ndarra
 def normalize(sample: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Map ``lo`` → 0 and ``hi`` → 1 per channel."""
     return ((sample - lo) / (hi - lo)).astype(np.float32)
-
-
-def sha256_array(a: np.ndarray) -> str:
-    """sha256 of an array's bytes in C order (plus dtype and shape), for provenance."""
-    h = hashlib.sha256()
-    h.update(f"{a.dtype.str}{a.shape}".encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
 
 
 @dataclass

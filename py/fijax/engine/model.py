@@ -11,9 +11,11 @@ import numpy as np
 
 from fijax.engine.checkpoint import assign_model_arrays, load_npz
 from fijax.engine.config import TrainConfig, make_config
+from fijax.engine.predict import predict
 from fijax.engine.tasks import Task, get_task
 from fijax.engine.unet import UNet, UNetSpec, make_unet
 from fijax.errors import InputError
+from fijax.registry.models import ModelRegistry
 
 
 def build_unet(config: TrainConfig, in_channels: int, target_channels: int,
@@ -75,6 +77,29 @@ class TrainedModel:
 
     def predict(self, image: Any, axes: str | None = None, **kwargs: Any) -> dict[str, np.ndarray]:
         """Tiled prediction; see :func:`fijax.engine.predict.predict`."""
-        from fijax.engine.predict import predict
-
         return predict(self.model, self.config, image, axes=axes, **kwargs)
+
+
+def load_model(ref: str, version: int | None = None, registry: ModelRegistry | None = None) -> TrainedModel:
+    """Load the registered model ``NAME[:VERSION]`` (its weights' sha256 verified first).
+
+    Parameters
+    ----------
+    ref : str
+        ``NAME`` (latest version) or ``NAME:VERSION``.
+    version : int, optional
+        Version, when ``ref`` does not carry one.
+    registry : ModelRegistry, optional
+        Defaults to the registry under the fijax home.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown name or version.
+    InputError
+        Weights missing or failing their sha256 check.
+    """
+    registry = registry if registry is not None else ModelRegistry()
+    record = registry.get(ref, version)
+    registry.verify(record)
+    return TrainedModel.from_folder(record.path, record=record)

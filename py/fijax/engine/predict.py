@@ -15,6 +15,7 @@ units with the input's percentiles (:meth:`Task.output_kinds`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from flax import nnx
 
 from fijax.engine import data as D
-from fijax.engine.config import TrainConfig
+from fijax.engine.config import HOST_ONLY_FIELDS, TrainConfig
 from fijax.engine.tasks import get_task
 from fijax.engine.unet import UNet
 from fijax.errors import InputError
@@ -98,13 +99,9 @@ def make_forward(model: UNet, config: TrainConfig) -> Callable:
     The compiled functions are cached per network structure and task settings, so predicting
     with several models of one architecture compiles once per window shape.
     """
-    import json
-
-    from fijax.engine.train import _HOST_ONLY
-
     task = get_task(config.task)
     gd, params, rest = nnx.split(model, nnx.Param, ...)
-    key = (task.name, json.dumps(config.model_dump(mode="json", exclude=_HOST_ONLY), sort_keys=True), gd)
+    key = (task.name, json.dumps(config.model_dump(mode="json", exclude=HOST_ONLY_FIELDS), sort_keys=True), gd)
     if key not in _FORWARDS:
         @jax.jit
         def det(params, rest, x):

@@ -266,7 +266,7 @@ def segment(trained: Any, image: Image | np.ndarray, axes: str | None = None, *,
     Parameters
     ----------
     trained : TrainedModel
-        A model trained with ``task="seg"`` (e.g. ``ModelRegistry().load("nuclei")``).
+        A model trained with ``task="seg"`` (e.g. ``load_model("nuclei")``).
     image : Image or ndarray
         2D/3D image, stacks (T, Z for 2D models) and channels as the model was trained.
     axes : str, optional

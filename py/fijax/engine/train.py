@@ -41,17 +41,19 @@ from fijax.engine.checkpoint import (
     model_arrays,
     restore_tree,
     save_npz,
-    sha256_file,
     tree_arrays,
 )
-from fijax.engine.config import TrainConfig, make_config
+from fijax.engine.config import HOST_ONLY_FIELDS, TrainConfig, make_config
 from fijax.engine.model import TrainedModel, build_unet
 from fijax.engine.tasks import Task, get_task
 from fijax.engine.unet import UNetSpec
 from fijax.errors import CancelledError, InputError
 from fijax.io.atomic import atomic_write_text
+from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.io.image import Image
 from fijax.paths import fijax_home
+from fijax.registry.models import ModelRegistry, check_name
+from fijax.versions import jar_coordinates, library_versions
 
 Progress = Callable[[float, str], None]
 LOG_FIELDS = ["epoch", "step", "loss", "val_loss", "lr", "seconds", "elapsed"]
@@ -108,7 +110,7 @@ def describe_data(sources: Sequence, targets: Sequence | None, files: dict | Non
     def one(img: Any, i: int) -> dict:
         arr = img.data if isinstance(img, Image) else np.asarray(img)
         d = {"title": img.title if isinstance(img, Image) else f"array{i}", "shape": list(arr.shape),
-             "dtype": str(arr.dtype), "sha256": D.sha256_array(arr)}
+             "dtype": str(arr.dtype), "sha256": pixels_sha256(arr)}
         if isinstance(img, Image):
             d["axes"] = img.axes
             if img.pixel_size is not None:
@@ -227,16 +229,12 @@ def _sharding() -> Any:
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
 
 
-#: Config fields that do not change the traced step (excluded from the compilation cache key).
-_HOST_ONLY = {"seed", "epochs", "steps_per_epoch", "learning_rate", "lr_schedule", "warmup_steps",
-              "plateau_factor", "plateau_patience", "min_lr", "early_stopping", "select", "preset",
-              "val_fraction", "val_patches", "background_threshold", "norm_pmin", "norm_pmax", "target_norm"}
 _COMPILED: dict[tuple, tuple[Callable, Callable]] = {}
 
 
 def step_cache_key(config: TrainConfig, task: Task, graphdef: Any) -> tuple:
     """Key under which jitted steps are reused by later runs with the same network and settings."""
-    traced = config.model_dump(mode="json", exclude=_HOST_ONLY)
+    traced = config.model_dump(mode="json", exclude=HOST_ONLY_FIELDS)
     return (task.name, json.dumps(traced, sort_keys=True), graphdef)
 
 
@@ -392,8 +390,6 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     InputError
         Bad configuration or data (checked before anything is written).
     """
-    from fijax.registry.models import ModelRegistry, check_name
-
     progress = progress or (lambda f, m: None)
     registry = registry if registry is not None else ModelRegistry()
     if register:
@@ -420,6 +416,8 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     task = get_task(cfg.task)
 
     # -- data (all checks before anything is written) ------------------------------------------
+    # versions first: a malformed jars.txt fails here, not after the training it would be recorded with
+    versions = dict(library_versions(), jars=jar_coordinates())
     src_imgs, tgt_imgs = _as_list(sources), _as_list(targets)
     if not src_imgs:
         raise InputError("no training images given")
@@ -445,7 +443,7 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     else:
         norm_y = None
     data_desc = describe_data(src_imgs, tgt_imgs, data_files)
-    data_hash = D.sha256_array(np.frombuffer(json.dumps(
+    data_hash = pixels_sha256(np.frombuffer(json.dumps(
         [d["sha256"] for d in data_desc["sources"] + data_desc.get("targets", [])]).encode(), np.uint8))
     if saved_meta is not None and saved_meta.get("data_hash") != data_hash:
         raise InputError(f"resume of {name!r}: the training data differ from the interrupted run's")
@@ -584,15 +582,6 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     data_desc.update(image_count=len(src_imgs), sample_count=len(xs),
                      patch_count=global_step * cfg.batch_size, val_patch_count=int(len(val_x)),
                      validation=split.how)
-    from fijax.versions import library_versions
-
-    versions = library_versions()
-    try:
-        from fijax.versions import jar_coordinates
-
-        versions["jars"] = jar_coordinates()
-    except Exception:  # the bridge (jars.txt reader) is optional for the engine
-        versions["jars"] = []
     card = {"task": cfg.task, "config": cfg.model_dump(mode="json"), "unet": spec.to_dict(),
             "normalization": {"method": "percentile", "pmin": cfg.norm_pmin, "pmax": cfg.norm_pmax,
                               "per_image": True},

@@ -289,12 +289,11 @@ def _match_axes(pred: np.ndarray, like: Image) -> np.ndarray:
 
 
 def _load_models(refs: list[str]) -> list[tuple[str, Any]]:
-    from fijax.registry.models import ModelRegistry
+    from fijax.engine.model import load_model
 
-    registry = ModelRegistry()
     out = []
     for ref in refs:
-        trained = registry.load(ref)
+        trained = load_model(ref)
         if trained.config.ndim != 2:
             raise InputError(f"compare_denoisers: model {ref!r} is {trained.config.ndim}D; use a 2D model")
         rec = trained.record

@@ -29,11 +29,11 @@ class PredictOptions(pydantic.BaseModel):
 @operation("predict", PredictOptions, inputs=("image",), summary="Restore an image with a registered model")
 def predict_op(inputs: Mapping[str, Image], options: PredictOptions, ctx: OpContext) -> OpResult:
     """Predict; images: ``prediction`` (+ ``std`` with samples, ``scale`` for Laplace models)."""
+    from fijax.engine.model import load_model
     from fijax.engine.predict import output_axes
-    from fijax.registry.models import ModelRegistry
 
     image = inputs["image"]
-    trained = ModelRegistry().load(options.model)
+    trained = load_model(options.model)
     ctx.check_cancelled()
     if getattr(trained.task, "predict_operation", None) == "segment":  # labels + probabilities + object table
         from fijax.ops.segment import segment_result

@@ -71,11 +71,11 @@ def segment_result(trained, image: Image, *, params=None, samples: int = 0, seed
            summary="instance segmentation (3-class U-Net + watershed): labels, probabilities, object table")
 def segment_op(inputs: Mapping[str, Image], options: SegmentOptions, ctx: OpContext) -> OpResult:
     """Segment ``image`` with the model ``options.model``; one table row per object."""
+    from fijax.engine.model import load_model
     from fijax.engine.segmentation import model_params
     from fijax.engine.watershed import SegParams
-    from fijax.registry.models import ModelRegistry
 
-    trained = ModelRegistry().load(options.model)
+    trained = load_model(options.model)
     if trained.config.task != "seg":
         raise InputError(f"model {options.model!r} is a {trained.config.task!r} model, not a segmentation "
                          "('seg') model; use predict")

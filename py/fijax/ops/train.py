@@ -93,9 +93,9 @@ def resolve_config(options: TrainOptions, sources: list[Image]):
            summary="Train a CARE / Noise2Void model and register it")
 def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext) -> OpResult:
     """Train and register; values carry the model reference, table the per-epoch log."""
-    from fijax.engine.checkpoint import sha256_file
     from fijax.engine.train import train
     from fijax.io import read_tiff
+    from fijax.io.hashing import sha256_file
 
     files: dict[str, str] = {}
     sources: list[Image] = [inputs["source"]] if "source" in inputs else []

@@ -29,7 +29,6 @@ Wang et al. settings. ``normalize=False`` measures raw pixels with ``data_range`
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -44,6 +43,7 @@ import numpy as np
 
 from fijax.errors import CancelledError, InputError
 from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, write_tiff
+from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.qc.baseline import (
     BASELINE_VERDICT_RULE,
     BETTER,
@@ -146,20 +146,6 @@ class QCResult:
 # Loading and pairing
 # ---------------------------------------------------------------------------------------------
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sha256_array(a: np.ndarray) -> str:
-    h = hashlib.sha256(str((a.dtype.str, a.shape)).encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
     """Load one side of a dataset: a TIFF file, a folder of TIFFs, an array/Image, or a name→array map.
 
@@ -170,13 +156,13 @@ def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
     """
     if isinstance(spec, Image | np.ndarray):
         img = spec if isinstance(spec, Image) else Image(np.asarray(spec))
-        return {img.title or "image": img}, {img.title or "image": _sha256_array(img.data)}
+        return {img.title or "image": img}, {img.title or "image": pixels_sha256(img.data)}
     if isinstance(spec, Mapping):
         images, hashes = {}, {}
         for name, value in spec.items():
             img = value if isinstance(value, Image) else Image(np.asarray(value), title=str(name))
             images[str(name)] = img
-            hashes[str(name)] = _sha256_array(img.data)
+            hashes[str(name)] = pixels_sha256(img.data)
         if not images:
             raise InputError(f"{role}: no images given")
         return images, hashes
@@ -196,7 +182,7 @@ def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
             if f.stem in images:
                 raise InputError(f"{role}: two files named {f.stem!r} (.tif and .tiff) in {path}")
             images[f.stem] = read_tiff(f)
-            hashes[f.stem] = _sha256_file(f)
+            hashes[f.stem] = sha256_file(f)
         return images, hashes
     raise InputError(f"{role}: expected a TIFF file, a folder, an array or a mapping of arrays, "
                      f"got {type(spec).__name__}")
@@ -331,7 +317,7 @@ def load_baseline(spec: Any, gt_set: dict[str, Image], src_set: dict[str, Image]
                 except InputError as exc:
                     raise InputError(f"baseline puredenoise on {name}: {exc}") from exc
             out[name] = src.with_data(np.asarray(den, np.float32), title=f"PureDenoise-{name}")
-            hashes[name] = _sha256_array(out[name].data)
+            hashes[name] = pixels_sha256(out[name].data)
             info["noise"][name] = {
                 "alpha": params["alpha"], "delta": params["delta"], "sigma": params["sigma"],
                 **({"plausible": params["plausible"], "warnings": params.get("warnings", [])}

@@ -12,7 +12,8 @@ Guarantees:
   crash is skipped, not recycled);
 * a row exists only for a complete folder: files are written into a staging folder, renamed
   into place and the row inserted inside one ``BEGIN IMMEDIATE`` transaction;
-* the sha256 of ``weights.npz`` is recorded and checked on every :meth:`ModelRegistry.load`;
+* the sha256 of ``weights.npz`` is recorded and checked (:meth:`ModelRegistry.verify`) on every
+  :func:`fijax.engine.model.load_model`;
   a tampered or corrupt file is refused with :class:`~fijax.errors.InputError`.
 
 The *model card* (``ModelRecord.card``, also ``card.json`` in the folder) holds: ``name``,
@@ -39,6 +40,7 @@ from typing import Any
 
 from fijax.errors import InputError, NotFoundError
 from fijax.io.atomic import atomic_write_text
+from fijax.io.hashing import sha256_file
 from fijax.paths import fijax_home
 from fijax.registry.db import connect, transaction
 
@@ -177,8 +179,6 @@ class ModelRegistry:
 
     def verify(self, record: ModelRecord) -> None:
         """Check the weights file against its recorded sha256; raise InputError when it differs."""
-        from fijax.engine.checkpoint import sha256_file
-
         path = record.weights_path
         if not path.is_file():
             raise InputError(f"model {record.ref}: weights file missing ({path})")
@@ -186,14 +186,6 @@ class ModelRegistry:
         if digest != record.weights_sha256:
             raise InputError(f"model {record.ref}: weights fail their sha256 check (recorded "
                              f"{record.weights_sha256[:12]}…, file {digest[:12]}…): tampered or corrupt; refused")
-
-    def load(self, ref: str, version: int | None = None):
-        """Load ``NAME[:VERSION]`` as a :class:`fijax.engine.model.TrainedModel` (sha256 verified)."""
-        from fijax.engine.model import TrainedModel
-
-        record = self.get(ref, version)
-        self.verify(record)
-        return TrainedModel.from_folder(record.path, record=record)
 
     # -- writes --------------------------------------------------------------------------------
     def _next_version(self, con: sqlite3.Connection, name: str) -> int:
@@ -210,8 +202,6 @@ class ModelRegistry:
         Files are copied into a staging folder, hashed, renamed to ``models/NAME/VERSION`` and
         the row inserted in one transaction; on any failure no row and no version folder remain.
         """
-        from fijax.engine.checkpoint import sha256_file
-
         check_name(name)
         if WEIGHTS not in files:
             raise InputError(f"a model needs a {WEIGHTS} file")

@@ -257,6 +257,7 @@ def export_bioimageio(model: Any, out: str | Path, *, registry: Any = None, auth
         Missing authors or license, a card lacking fields, no stored example patches, a missing
         optional package (``jax2onnx``), or an ONNX model that does not reproduce the JAX output.
     """
+    from fijax.engine.model import load_model
     from fijax.io.atomic import atomic_path
     from fijax.registry.models import ModelRegistry
     from fijax.report.training import _load_examples, _resolve, training_facts
@@ -275,7 +276,7 @@ def export_bioimageio(model: Any, out: str | Path, *, registry: Any = None, auth
         raise InputError(f"model {record.ref} has no stored example patches (examples.npz) for the test tensors; "
                          "retrain it with this fijax version")
     registry = registry if registry is not None else ModelRegistry(Path(record.path).parents[2])
-    trained = registry.load(record.ref)
+    trained = load_model(record.ref, registry=registry)
     cfg, spec = trained.config, trained.spec
     jax2onnx = _need("jax2onnx")
 

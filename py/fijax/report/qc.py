@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from fijax.errors import InputError
+from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.report import _html as H
 from fijax.report import figures
 
@@ -55,12 +56,6 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
 
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def _file_sha256(path: Path) -> str:
-    from fijax.engine.checkpoint import sha256_file
-
-    return sha256_file(path)
 
 
 def check_overlap(summary: dict, model: Any = None, registry: Any = None,
@@ -96,14 +91,13 @@ def check_overlap(summary: dict, model: Any = None, registry: Any = None,
                                     "by": "file sha256"})
     checked_pixels = 0
     for f in eval_files or []:
-        from fijax.engine.data import sha256_array
         from fijax.io import read_tiff
 
         path = Path(f)
         if not path.is_file():
             raise InputError(f"evaluation file not found: {path}")
-        digest = _file_sha256(path)
-        px = sha256_array(read_tiff(path).data)
+        digest = sha256_file(path)
+        px = pixels_sha256(read_tiff(path).data)
         checked_pixels += 1
         hit = train_files.get(digest) or train_pixels.get(px)
         if hit and not any(o["name"] in (path.stem, path.name) and o["training"] == hit for o in overlapping):

@@ -88,6 +88,7 @@ def example_predictions(record: Any, registry: Any = None) -> dict[str, np.ndarr
 
     All in normalised units (the network's own space). Empty when the model kept no examples.
     """
+    from fijax.engine.model import load_model
     from fijax.engine.predict import make_forward
     from fijax.registry.models import ModelRegistry
 
@@ -95,7 +96,7 @@ def example_predictions(record: Any, registry: Any = None) -> dict[str, np.ndarr
     if "source" not in arrays:
         return {}
     registry = registry if registry is not None else ModelRegistry(Path(record.path).parents[2])
-    trained = registry.load(record.ref)
+    trained = load_model(record.ref, registry=registry)
     forward = make_forward(trained.model, trained.config)
     out = {k: np.asarray(v) for k, v in forward(arrays["source"]).items()}
     key = "prediction" if "prediction" in out else next(iter(out))
