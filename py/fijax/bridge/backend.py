@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from fijax.bridge import commands, convert, jvm
+from fijax.bridge import commands, convert, jars, jvm, scripts, shim
+from fijax.bridge.transport import PythonTransport
 from fijax.errors import InputError, MacroError
 from fijax.io.image import Image
 
@@ -65,8 +66,6 @@ class Backend:
 
     def _install_transport(self) -> None:
         import jpype
-
-        from fijax.bridge.transport import PythonTransport
 
         self._transport = PythonTransport()
         self._Bridge = jpype.JClass("fijax.ij.Bridge")
@@ -228,9 +227,7 @@ class Backend:
         """Run a Groovy/JavaScript/BeanShell script (or a macro); see :func:`fijax.bridge.scripts.run_script`."""
         if language.lower() in ("ijm", "macro", "imagej macro"):
             return self.run_macro(code, inputs)
-        from fijax.bridge.scripts import run_script
-
-        return run_script(self, code, language, inputs, params, name)
+        return scripts.run_script(self, code, language, inputs, params, name)
 
     def _drain_log(self) -> str:
         hooks = jvm.hooks()
@@ -300,8 +297,6 @@ class PyImageJ(Backend):
         except ImportError as exc:
             raise InputError("the PyImageJ backend needs the pyimagej package (pip install pyimagej)") from exc
         import scyjava.config as sc
-
-        from fijax.bridge import jars, shim
 
         jars.configure_scyjava([])
         sc.endpoints.clear()  # imglyb appends its endpoint at import: use the Fiji's jars only

@@ -20,7 +20,10 @@ from typing import Any
 
 from jpype import JImplements, JOverride
 
+from fijax import ops
+from fijax.bridge.convert import from_imageplus, to_imageplus
 from fijax.errors import InputError
+from fijax.ops import OpContext
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +65,6 @@ def to_python(value: Any) -> Any:
 def to_java_result(result) -> Any:
     """Build a ``fijax.ij.FiJAX.Result`` from a :class:`fijax.ops.OpResult`."""
     import jpype
-
-    from fijax.bridge.convert import to_imageplus
 
     Result = jpype.JClass("fijax.ij.FiJAX$Result")
     HashMap = jpype.JClass("java.util.LinkedHashMap")
@@ -114,15 +115,11 @@ class PythonOpRunner:
     def operations(self):
         import jpype
 
-        from fijax import ops
-
         return jpype.JArray(jpype.JString)(sorted(ops.load_all()))
 
     @JOverride
     def imageInputs(self, operation):  # noqa: N802 - Java interface method
         import jpype
-
-        from fijax import ops
 
         try:
             op = ops.get(str(operation))
@@ -138,10 +135,6 @@ class PythonOpRunner:
             raise _java_error(exc) from None
 
     def _run(self, name: str, images, options, out_dir: str | None):
-        from fijax import ops
-        from fijax.bridge.convert import from_imageplus
-        from fijax.ops import OpContext
-
         op = ops.get(name)
         inputs = {}
         for key in images.keySet():

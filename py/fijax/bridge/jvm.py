@@ -51,12 +51,6 @@ def info() -> JVMInfo | None:
     return _info
 
 
-def is_started() -> bool:
-    import jpype
-
-    return bool(jpype.isJVMStarted())
-
-
 def start(heap: str | None = None, repositories: dict[str, str] | None = None,
           extra_classpath: list[Path] | None = None, patch_imagej1: bool = True) -> JVMInfo:
     """Start the JVM once (later calls return the first call's :class:`JVMInfo`).

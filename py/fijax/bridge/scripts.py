@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fijax.bridge.java_api import to_python
 from fijax.errors import InputError, MacroError
 from fijax.io.image import Image
 
@@ -308,8 +309,6 @@ def _outputs(backend, declared: list[ScriptParameter], bindings) -> dict[str, An
         elif isinstance(v, ImagePlus):
             out[p.name] = backend.from_imageplus(v)
         else:
-            from fijax.bridge.java_api import to_python
-
             out[p.name] = to_python(v)
     return out
 

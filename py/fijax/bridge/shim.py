@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fijax.bridge.jars import jar_cache_dir
 from fijax.io.atomic import atomic_path
+from fijax.paths import project_root
 
 
 def java_source_dir() -> Path:
@@ -24,8 +25,6 @@ def java_source_dir() -> Path:
     env = os.environ.get("FIJAX_JAVA_DIR")
     if env:
         return Path(env)
-    from fijax.paths import project_root
-
     root = project_root()
     if root is None or not (root / "java").is_dir():
         raise RuntimeError("cannot find the shim's Java sources (java/); set FIJAX_JAVA_DIR")

@@ -8,6 +8,7 @@ from typing import Any
 
 from jpype import JImplements, JOverride
 
+from fijax import ops
 from fijax.bridge import commands
 from fijax.bridge.convert import from_imageplus, to_imageplus
 from fijax.errors import InputError
@@ -102,8 +103,6 @@ class PythonTransport:
         funcs = commands.functions()
         if function in funcs:
             return commands.scalar_text(funcs[function](*args))
-        from fijax import ops
-
         try:
             operation = ops.get(function)
         except InputError:

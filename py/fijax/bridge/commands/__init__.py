@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fijax import ops
 from fijax.errors import InputError, NotFoundError
 from fijax.io.image import Image
 from fijax.ops import OpContext, OpResult
@@ -241,8 +242,6 @@ def op_command(label: str, op_name: str, *, inputs: Mapping[str, str] | None = N
         Option key -> operation input name; default: each of the operation's inputs under its own
         name.
     """
-    from fijax import ops
-
     operation = ops.get(op_name)
     mapping = dict(inputs) if inputs is not None else {n: n for n in operation.inputs + operation.optional_inputs}
     optional = tuple(optional_inputs) or tuple(k for k, v in mapping.items() if v in operation.optional_inputs)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fijax import __version__
 from fijax.bridge.commands import CommandCall, macro_command, macro_function, op_command
 from fijax.ops import OpResult
+from fijax.versions import library_versions
 
 # run("FiJAX Gaussian", "sigma=2 [sigma_y=3] [scaled] [image=TITLE] [output=TITLE]")
 op_command("FiJAX Gaussian", "gaussian", inputs={"image": "image"},
@@ -13,8 +15,6 @@ op_command("FiJAX Gaussian", "gaussian", inputs={"image": "image"},
 def version_facts() -> dict[str, str]:
     """Versions of fijax, Python, JAX, ImageJ and Java (ImageJ/Java only when a JVM runs)."""
     import jpype
-
-    from fijax.versions import library_versions
 
     libs = library_versions()
     facts = {"fijax": libs["fijax"], "python": libs["python"], "jax": libs.get("jax", "?"),
@@ -36,8 +36,6 @@ def info(call: CommandCall) -> OpResult:
 @macro_function("version")
 def version() -> str:
     """``call("fijax.ij.Bridge.call", "version")`` -> the fijax version."""
-    from fijax import __version__
-
     return __version__
 
 

@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
+from fijax.bridge import java_api
 from fijax.bridge.commands import macro_function
 
 
 @macro_function("fijax.java_api.install")
 def install_java_api() -> str:
     """Install the Python operation runner of ``fijax.ij.FiJAX``; returns ``"ok"``."""
-    from fijax.bridge import java_api
-
     return java_api.install()

@@ -7,6 +7,7 @@ The Results row holds the report paths (and verdict for QC); the methods paragra
 
 from __future__ import annotations
 
+from fijax import ops
 from fijax.bridge.commands import CommandCall, macro_command
 from fijax.errors import InputError
 from fijax.ops import OpResult
@@ -16,8 +17,6 @@ from fijax.ops import OpResult
                op="report_model")
 def report(call: CommandCall) -> OpResult:
     """Dispatch on ``qc=``: QC report of that folder, else the training report of ``model=``."""
-    from fijax import ops
-
     opts = dict(call.options)
     if "qc" in opts:
         opts["qc_dir"] = opts.pop("qc")
