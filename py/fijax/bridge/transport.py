@@ -8,11 +8,10 @@ from typing import Any
 
 from jpype import JImplements, JOverride
 
-from fijax import ops
 from fijax.bridge import commands
+from fijax.bridge.commands._run import CommandOutput, call_function, run_command
 from fijax.bridge.convert import from_imageplus, to_imageplus
 from fijax.errors import InputError
-from fijax.ops import OpResult
 
 log = logging.getLogger(__name__)
 
@@ -55,38 +54,20 @@ class PythonTransport:
 
     # -- implementation ------------------------------------------------------------------------
     def _run(self, label: str, options: str, inputs) -> Any:
-
-        cmd = commands.get(label)
-        opts, output = commands.split_call(cmd, options)
-        images = {}
-        for key in inputs.keySet():
-            key = str(key)
-            imp = inputs.get(key)
-            images[cmd.inputs.get(key, key)] = from_imageplus(imp)
-        missing = [k for k in list(cmd.inputs)[1:] if cmd.inputs[k] not in images and k not in cmd.optional_inputs]
-        if missing:
-            raise InputError(f"missing required option(s): {', '.join(k + '=' for k in missing)}")
-        call = commands.CommandCall(label=label, options=opts, images=images, output=output, raw_options=options)
-        result = cmd.func(call)
-        return self.to_java_result(result, output, images)
+        images = {str(key): from_imageplus(inputs.get(key)) for key in inputs.keySet()}
+        return self.to_java_result(run_command(label, options, images))
 
     @staticmethod
-    def to_java_result(result: OpResult | None, output: str | None, inputs: dict) -> Any:
+    def to_java_result(output: CommandOutput) -> Any:
+        """Copy a :class:`~fijax.bridge.commands._run.CommandOutput` into a ``fijax.ij.CommandResult``."""
         import jpype
 
         CommandResult = jpype.JClass("fijax.ij.CommandResult")
         HashMap = jpype.JClass("java.util.LinkedHashMap")
         out = CommandResult()
-        if result is None:
-            return out
-        for i, (name, image) in enumerate(result.images.items()):
-            title = output if (i == 0 and output) else (f"{output}-{name}" if output else name)
-            out.addImage(title, to_imageplus(image.with_data(image.data, title=title)))
-        rows = list(result.table)
-        values = {k: v for k, v in result.values.items() if commands.is_scalar(v)}
-        if not rows and values:
-            rows = [values]
-        for row in rows:
+        for title, image in output.images.items():
+            out.addImage(title, to_imageplus(image))
+        for row in output.rows:
             jrow = HashMap()
             for key, value in row.items():
                 if isinstance(value, bool):
@@ -95,29 +76,12 @@ class PythonTransport:
                     value = value.item()
                 jrow.put(str(key), jpype.JDouble(value) if isinstance(value, int | float) else str(value))
             out.addRow(jrow)
-        if values:
-            out.message = " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items())
+        if output.message:
+            out.message = output.message
         return out
 
     def _call(self, function: str, args: list[str]) -> str:
-        funcs = commands.functions()
-        if function in funcs:
-            return commands.scalar_text(funcs[function](*args))
-        try:
-            operation = ops.get(function)
-        except InputError:
-            raise InputError(f"unknown function {function!r} for call(); known: "
-                             f"{', '.join(sorted(funcs))} and the operations {', '.join(sorted(ops.load_all()))}"
-                             ) from None
-        parsed = commands.parse_options(args[0] if args else "")
-        images = {}
-        for name in operation.inputs + operation.optional_inputs:
-            if name in parsed:
-                images[name] = image_by_title(parsed.pop(name))
-        if operation.inputs and not images:
-            images[operation.inputs[0]] = active_image()
-        result = operation(images, parsed)
-        return commands.call_text(function, result.values, args[1] if len(args) > 1 else None)
+        return call_function(function, args, _open_images)
 
     def _java_error(self, exc: BaseException):
         import jpype
@@ -139,6 +103,14 @@ def image_by_title(title: str):
     if imp is None:
         raise InputError(f"no open image titled {title!r}")
     return from_imageplus(imp)
+
+
+def _open_images(operation, titles: dict[str, str]) -> dict:
+    """Inputs of a ``call()``: images named by title, else the active image for the first input."""
+    images = {name: image_by_title(title) for name, title in titles.items()}
+    if operation.inputs and not images:
+        images[operation.inputs[0]] = active_image()
+    return images
 
 
 def active_image():

@@ -232,54 +232,23 @@ def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, di
 def _run_command(label: str, raw_options: str, inputs: dict, ctx) -> tuple[dict, list, dict, dict]:
     """Run a FiJAX macro command for a desktop Fiji (the HTTP twin of the in-process transport).
 
-    ``inputs`` are keyed by the command's option keys; output titles and Results rows follow
-    the in-process rules (``fijax.bridge.transport.PythonTransport.to_java_result``): the first
-    image is titled ``output=`` (others ``<output>-<name>``), the table or else the scalar
-    values make the rows, and the values are echoed as ``key=value`` in ``message``.
+    ``inputs`` are keyed by the command's option keys; titles, rows and the ``message`` value follow
+    :func:`fijax.bridge.commands._run.run_command`, as in-process.
     """
-    from fijax.bridge import commands
-    from fijax.ops import OpResult
+    from fijax.bridge.commands._run import run_command
 
-    cmd = commands.get(label)
-    opts, output = commands.split_call(cmd, raw_options)
-    unknown = [k for k in inputs if k not in cmd.inputs]
-    if unknown:
-        raise InputError(f"{label}: no image option {unknown[0]!r}; image options: {', '.join(cmd.inputs) or 'none'}")
-    images = {cmd.inputs[key]: image for key, image in inputs.items()}
-    keys = list(cmd.inputs)
-    missing = [k for k in keys if cmd.inputs[k] not in images and k not in cmd.optional_inputs]
-    if missing:
-        raise InputError(f"{label}: missing input image(s) for option(s): {', '.join(k + '=' for k in missing)}")
-    call = commands.CommandCall(label=label, options=opts, images=images, output=output, raw_options=raw_options,
-                                ctx=ctx)
-    result = cmd.func(call) or OpResult()
-    titled = {}
-    for i, (name, image) in enumerate(result.images.items()):
-        title = output if (i == 0 and output) else (f"{output}-{name}" if output else name)
-        titled[title] = image.with_data(image.data, title=title)
-    values = {k: v for k, v in result.values.items() if commands.is_scalar(v)}
-    rows = list(result.table) or ([values] if values else [])
-    message = " ".join(f"{k}={commands.scalar_text(v)}" for k, v in values.items())
-    return titled, rows, {**result.values, "message": message}, result.files
+    out = run_command(label, raw_options, inputs, ctx)
+    return out.images, out.rows, {**out.values, "message": out.message}, out.files
 
 
 def _run_call(function: str, args: list[str], inputs: dict, ctx) -> str:
-    """Evaluate a macro ``call("fijax.ij.Bridge.call", function, args...)`` for a desktop Fiji."""
-    from fijax import ops
-    from fijax.bridge import commands
+    """Evaluate a macro ``call("fijax.ij.Bridge.call", function, args...)`` for a desktop Fiji.
 
-    funcs = commands.functions()
-    if function in funcs:
-        if inputs:
-            raise InputError(f"function {function!r} takes no images")
-        return commands.scalar_text(funcs[function](*args))
-    try:
-        operation = ops.get(function)
-    except NotFoundError:
-        raise NotFoundError(f"unknown function {function!r} for call(); known: {', '.join(sorted(funcs))} and the "
-                            f"operations {', '.join(sorted(ops.load_all()))}") from None
-    parsed = commands.parse_options(args[0] if args else "")
-    for name in operation.inputs + operation.optional_inputs:
-        parsed.pop(name, None)  # image titles: the images themselves came as TIFF parts
-    values = operation(inputs, parsed, ctx).values
-    return commands.call_text(function, values, args[1] if len(args) > 1 else None)
+    The images came as TIFF parts of the request (their titles in the options are not looked up).
+    """
+    from fijax.bridge import commands
+    from fijax.bridge.commands._run import call_function
+
+    if inputs and function in commands.functions():
+        raise InputError(f"function {function!r} takes no images")
+    return call_function(function, args, lambda operation, titles: inputs, ctx)
