@@ -110,9 +110,10 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
     t0 = time.perf_counter()
     try:
         from fijax.io import read_tiff, write_tiff
+        from fijax.io.names import safe_name
         from fijax.ops import OpContext, get
         from fijax.registry.jobs import jsonable
-        from fijax.server.worker import import_modules, safe_name
+        from fijax.server.worker import import_modules
 
         import_modules(list(extra_modules))
         op = get(op_name)

@@ -7,9 +7,9 @@ import json
 import pytest
 from report_helpers import MICROSCOPE_INFO, Doc, png_ok
 
-from fijax.io.hashing import sha256_file
 from fijax.engine.config import TrainConfig
 from fijax.errors import InputError, NotFoundError
+from fijax.io.hashing import sha256_file
 from fijax.registry.models import ModelRegistry
 from fijax.report.training import FACT_KEYS, facts_from_html, training_facts, write_training_report
 

@@ -18,7 +18,7 @@ from scipy import ndimage
 from fijax.client import ClientInputError, ServerError
 from fijax.errors import InputError
 from fijax.io import Image
-from fijax.server.app import check_relative_path, check_title
+from fijax.io.names import check_relative_path, check_title
 
 
 def _tiff(arr: np.ndarray) -> bytes:

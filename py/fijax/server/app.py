@@ -20,7 +20,7 @@ import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 
 import tifffile
@@ -33,11 +33,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fijax import __version__
 from fijax.errors import InputError, MacroError, NotFoundError
 from fijax.io.atomic import atomic_path
+from fijax.io.names import check_relative_path, check_title, safe_name
 from fijax.paths import fijax_home
 from fijax.registry.jobs import Job, JobStore, check_job_id, jsonable, new_job_id
 from fijax.server.security import GuardMiddleware, UploadTooLarge, new_token
 from fijax.server.supervisor import Supervisor
-from fijax.server.worker import import_modules, safe_name
+from fijax.server.worker import import_modules
 
 log = logging.getLogger(__name__)
 
@@ -100,31 +101,6 @@ def job_view(job: Job) -> dict[str, Any]:
         if result.get("table"):
             result["table_csv"] = f"{base}/table.csv"
     return out
-
-
-def check_relative_path(path: str) -> PurePosixPath:
-    """Accept a relative path inside a job folder; refuse traversal (``..``, absolute, drive, NUL)."""
-    if not path or "\x00" in path or "\\" in path or len(path) > 1000:
-        raise InputError(f"file path {path!r} is not allowed")
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or any(part in ("..", ".", "") for part in path.split("/")) or ":" in pure.parts[0]:
-        raise InputError(f"file path {path!r} is not allowed: use a path relative to the job's artifacts, "
-                         "without '..' (path traversal)")
-    return pure
-
-
-def check_title(filename: str | None) -> str:
-    """An uploaded file's name becomes an image title: no folders, no '..', no control characters."""
-    name = filename or ""
-    for ext in (".tiff", ".tif", ".TIFF", ".TIF"):
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-            break
-    if (not name or len(name) > 200 or "/" in name or "\\" in name or ".." in name
-            or any(ord(c) < 32 for c in name)):
-        raise InputError(f"image file name {filename!r} is not allowed: give a plain name without folders, "
-                         "'..' (path traversal) or control characters")
-    return name
 
 
 def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import threading
 import time
 import traceback
@@ -30,20 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fijax.errors import CancelledError, InputError, MacroError, NotFoundError
-
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(title: str, taken: set[str] | None = None) -> str:
-    """A file-name stem made from an image title: only ``[A-Za-z0-9._-]``, unique within ``taken``."""
-    stem = _SAFE.sub("_", str(title)).strip("._") or "image"
-    stem = stem[:80]
-    name, i = stem, 2
-    while taken is not None and name in taken:
-        name, i = f"{stem}_{i}", i + 1
-    if taken is not None:
-        taken.add(name)
-    return name
+from fijax.io.names import safe_name
 
 
 def import_modules(names: list[str]) -> None:

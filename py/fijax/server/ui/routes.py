@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fijax import __version__
 from fijax.errors import InputError, NotFoundError
+from fijax.io.names import check_relative_path
 from fijax.registry.jobs import ACTIVE_STATES, RESUMABLE_STATES, TERMINAL_STATES, Job, check_job_id
 from fijax.server.ui.auth import SessionStore, safe_next
 from fijax.server.ui.previews import tiff_preview_png
@@ -360,8 +361,6 @@ def make_router(sessions: SessionStore) -> APIRouter:
 
     @router.get("/ui/jobs/{job_id}/preview/{kind}/{path:path}")
     async def preview(request: Request, job_id: str, kind: str, path: str) -> Response:
-        from fijax.server.app import check_relative_path
-
         job = get_job(request, job_id)
         if not path.endswith(".png") or kind not in ("images", "artifacts"):
             raise NotFoundError(f"no preview {kind}/{path}")
