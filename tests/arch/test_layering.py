@@ -46,7 +46,7 @@ LONG_FUNCTIONS: dict[str, int] = {
     # the browser pages' routes in one closure (issue 16: routers + dependencies)
     "fijax.server.ui.routes.make_router": 172,
     # data checks, epoch loop and packaging in one function; to be split into steps (issue 16)
-    "fijax.engine.train.train": 224,
+    "fijax.engine.train.train": 246,
 }
 
 

@@ -14,6 +14,7 @@ from fijax.cli.main import main
 from fijax.data.families import family_images
 from fijax.engine import domain as DOM
 from fijax.engine.config import preset
+from fijax.engine.model import load_model
 from fijax.engine.train import train
 from fijax.errors import InputError
 from fijax.io.image import Image
@@ -37,7 +38,7 @@ def blobs_model(tmp_path_factory):
 
 def test_in_domain_scores_below_out_of_domain(blobs_model):
     res, reg, _ = blobs_model
-    trained = reg.load("blobs")
+    trained = load_model("blobs", registry=reg)
     ref = DOM.load_reference(reg.get("blobs"))
     _, held_in = family_images("blobs", 5, SIZE, seed=50)
     _, out = family_images("membranes", 5, SIZE, seed=51)

@@ -40,13 +40,13 @@ def write_check(out: Path, rows: list[dict], reference_meta: dict | None = None)
 def run(args: argparse.Namespace) -> int:
     """Check every input; print one line per image and the written paths."""
     from fijax.engine.domain import load_reference
+    from fijax.engine.model import load_model
     from fijax.io import read_tiff
     from fijax.ops.check import check_values
     from fijax.ops.train import collect_tiffs
-    from fijax.registry.models import ModelRegistry
 
     files = collect_tiffs(args.inputs)
-    trained = ModelRegistry().load(args.model)
+    trained = load_model(args.model)
     meta = load_reference(trained.record).meta  # fails early and clearly without a reference
     rows = []
     for f in files:

@@ -41,8 +41,9 @@ import numpy as np
 from flax import nnx
 
 from fijax.engine import data as D
-from fijax.engine.checkpoint import load_npz, save_npz, sha256_file
+from fijax.engine.checkpoint import load_npz, save_npz
 from fijax.errors import InputError
+from fijax.io.hashing import sha256_file
 
 #: File name of the reference in a model folder.
 DOMAIN_FILE = "domain.npz"

@@ -88,9 +88,9 @@ def summary_json(rows: list[dict[str, Any]], reference_meta: dict[str, Any] | No
            summary="Domain check without ground truth: is the image like the model's training data?")
 def check_op(inputs: Mapping[str, Image], options: CheckOptions, ctx: OpContext) -> OpResult:
     """One table row (``check.csv`` columns); values the same facts."""
-    from fijax.registry.models import ModelRegistry
+    from fijax.engine.model import load_model
 
-    trained = ModelRegistry().load(options.model)
+    trained = load_model(options.model)
     ctx.check_cancelled()
     row = check_values(trained, inputs["image"])
     return OpResult(table=[row], values=dict(row))
@@ -103,14 +103,15 @@ def calibrate_op(inputs: Mapping[str, Image], options: CalibrateOptions, ctx: Op
     import tempfile
     from datetime import UTC, datetime
 
-    from fijax.engine.checkpoint import sha256_file
     from fijax.engine.domain import DOMAIN_FILE, reference_from_images
+    from fijax.engine.model import load_model
     from fijax.io import read_tiff
+    from fijax.io.hashing import sha256_file
     from fijax.ops.train import collect_tiffs
     from fijax.registry.models import ModelRegistry
 
     reg = ModelRegistry()
-    trained = reg.load(options.model)
+    trained = load_model(options.model, registry=reg)
     rec = trained.record
     files = collect_tiffs(options.data)
     ctx.progress(0.1, f"reading {len(files)} image(s)")

@@ -252,8 +252,6 @@ class ModelRegistry:
         copied beside its target and renamed into place, then ``card.json`` and the row are
         updated in one transaction with the new sha256 in ``files``.
         """
-        from fijax.engine.checkpoint import sha256_file
-
         protected = {WEIGHTS, "weights_best.npz", "weights_last.npz", "config.json", "card.json"}
         bad = sorted(set(files) & protected)
         if bad:
