@@ -13,27 +13,11 @@ from fijax import ops
 from fijax.cli.main import main
 from fijax.data.families import family_images
 from fijax.engine import domain as DOM
-from fijax.engine.config import preset
 from fijax.engine.model import load_model
-from fijax.engine.train import train
 from fijax.errors import InputError
 from fijax.io.image import Image
-from fijax.registry.models import ModelRegistry
 
-SIZE = 64
-
-
-@pytest.fixture(scope="module")
-def blobs_model(tmp_path_factory):
-    """A tiny CARE model trained on nuclei-like blobs (with dropout: MC calibration in the card)."""
-    home = tmp_path_factory.mktemp("home")
-    reg = ModelRegistry(home)
-    gt, noisy = family_images("blobs", 6, SIZE, seed=0)
-    cfg = preset("quick", "care", epochs=3, steps_per_epoch=15, seed=0, dropout=0.1)
-    res = train(cfg, [Image(x, axes="YX", title=f"blobs{i}", pixel_size=(1.0, 0.2, 0.2), unit="micron")
-                      for i, x in enumerate(noisy)],
-                [Image(x, axes="YX") for x in gt], name="blobs", registry=reg, description="nuclei, widefield")
-    return res, reg, home
+SIZE = 64  # the session fixture blobs_model (conftest.py) trains on 64² images
 
 
 def test_in_domain_scores_below_out_of_domain(blobs_model):

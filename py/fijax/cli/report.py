@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "parent model, methods paragraph.")
     m.add_argument("model", metavar="NAME[:VERSION]")
     m.add_argument("--out", help="output folder (default: FIJAX_HOME/reports/NAME/VERSION)")
+    m.add_argument("--qc", metavar="DIR", help="`fijax qc` output folder on held-out test data (in the report)")
     m.set_defaults(func=run_model)
     q = sub.add_parser("qc", help="QC report of a fijax qc / compare output folder",
                        description="QC report of DIR (written by fijax qc or fijax compare): tables, verdicts, "
@@ -40,7 +41,7 @@ def run_model(args: argparse.Namespace) -> int:
     """Run ``report_model`` and print the written paths as JSON."""
     from fijax import ops
 
-    _print(ops.get("report_model")({}, {"model": args.model, "out": args.out}))
+    _print(ops.get("report_model")({}, {"model": args.model, "out": args.out, "qc": args.qc}))
     return 0
 
 

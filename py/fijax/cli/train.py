@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="parent", metavar="NAME[:VERSION]", help="fine-tune a registered model")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run of --name")
     p.add_argument("--description", help="intended domain in your words (kept in the model card)")
+    p.add_argument("--test", metavar="DIR", help="held-out test data: DIR/source and DIR/target (paired by name); "
+                   "QC vs PureDenoise and the domain check are stored with the model")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="other TrainConfig fields")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = {k: getattr(args, k) for k in ("name", "task", "preset", "ndim", "epochs", "steps_per_epoch",
                                              "batch_size", "patch_size", "learning_rate", "loss", "dropout",
-                                             "val_fraction", "seed", "parent", "resume", "description")}
+                                             "val_fraction", "seed", "parent", "resume", "description", "test")}
     options = {k: v for k, v in options.items() if v is not None}
     options.update(source_paths=args.source, target_paths=args.target, config=_kv(args.set))
     bar = None

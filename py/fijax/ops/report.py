@@ -39,6 +39,7 @@ class ReportModelOptions(pydantic.BaseModel):
     model: str = pydantic.Field(description="NAME[:VERSION] of a registered model (latest by default)")
     out: str | None = pydantic.Field(None, description="output folder (default: job folder or "
                                      "FIJAX_HOME/reports/NAME/VERSION)")
+    qc: str | None = pydantic.Field(None, description="output folder of `fijax qc` on held-out test data")
 
 
 class ReportQCOptions(pydantic.BaseModel):
@@ -102,7 +103,7 @@ def report_model_op(inputs: Mapping[str, Image], options: ReportModelOptions, ct
 
     record = ModelRegistry().get(options.model)
     ctx.progress(0.0, f"report of {record.ref}")
-    paths = write_training_report(record, _model_out(options.out, ctx, record, "reports"))
+    paths = write_training_report(record, _model_out(options.out, ctx, record, "reports"), qc_dir=options.qc)
     ctx.progress(1.0, "report written")
     return OpResult(values={"model": record.ref, "html": str(paths["html"]), "json": str(paths["json"]),
                             "methods": paths["methods"].read_text().strip()},

@@ -47,6 +47,9 @@ class TrainOptions(pydantic.BaseModel):
     description: str | None = pydantic.Field(None, description="intended domain in your words (sample, "
                                              "structure, microscope), kept in the model card")
     config: dict[str, Any] = pydantic.Field(default_factory=dict, description="any other TrainConfig field")
+    test: str | None = pydantic.Field(None, description="held-out test folder with source/ and target/ "
+                                      "subfolders (paired by file name): QC against PureDenoise and the domain "
+                                      "check, stored with the model (qc_test.csv)")
     source_paths: list[str] = pydantic.Field(default_factory=list)
     target_paths: list[str] = pydantic.Field(default_factory=list)
 
@@ -112,15 +115,77 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
         raise InputError("train needs source images (input 'source' or source_paths)")
     if targets and len(targets) != len(sources):
         raise InputError(f"{len(sources)} source image(s) but {len(targets)} target image(s)")
+    test_pairs = test_files(options.test) if options.test else None  # checked before training
     cfg = resolve_config(options, sources)
     res = train(cfg, sources, targets or None, name=options.name, parent=options.parent, resume=options.resume,
                 data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled,
                 description=options.description)
     rec = res.record
+    test_values = {}
+    if test_pairs:
+        ctx.progress(1.0, f"QC on {len(test_pairs)} held-out test image(s)")
+        rec, test_values = test_qc(rec, res.trained, test_pairs, options.test)
     values = {"model": rec.ref, "name": rec.name, "version": rec.version, "task": rec.task,
               "weights_sha256": rec.weights_sha256, "path": str(rec.path), **{
                   k: res.metrics[k] for k in ("loss", "val_loss", "best_val_loss", "epochs", "steps", "selected")},
               "training_seconds": res.card.get("training_seconds"), "parent": res.card.get("parent")}
     # task metrics (e.g. segmentation: val_f1_iou50, val_mean_f1 from the post-training QC)
     values.update({k: v for k, v in res.metrics.items() if k.startswith("val_f1") or k == "val_mean_f1"})
+    values.update(test_values)
     return OpResult(table=res.history, values=values, files={"log": rec.path / "log.csv"})
+
+
+def test_files(folder: str) -> list[tuple[Path, Path]]:
+    """``(source, target)`` pairs of a test folder holding ``source/`` and ``target/`` (paired by name)."""
+    root = Path(folder)
+    src_dir, tgt_dir = root / "source", root / "target"
+    if not src_dir.is_dir() or not tgt_dir.is_dir():
+        raise InputError(f"--test {root}: expected subfolders source/ and target/ (ground truth), paired by file name")
+    sources = {p.stem: p for p in collect_tiffs([str(src_dir)])}
+    targets = {p.stem: p for p in collect_tiffs([str(tgt_dir)])}
+    missing = sorted(set(sources) ^ set(targets))
+    if missing:
+        raise InputError(f"--test {root}: source/ and target/ differ in file names: {', '.join(missing)}")
+    return [(sources[k], targets[k]) for k in sorted(sources)]
+
+
+def test_qc(record: Any, trained: Any, pairs: list[tuple[Path, Path]], origin: str) -> tuple[Any, dict]:
+    """QC of a freshly registered model on held-out test pairs; stored as ``qc_test.csv`` + card ``test_qc``.
+
+    Per image: the verdict against PureDenoise (``fijax.qc.dataset.qc_dataset`` with
+    ``baseline="puredenoise"``) and the domain check. Returns the updated record and values.
+    """
+    import tempfile
+
+    from fijax.engine.domain import check_image, load_reference
+    from fijax.io import atomic_write_text, read_tiff
+    from fijax.io.table import csv_text
+    from fijax.qc.dataset import qc_dataset
+    from fijax.registry.models import ModelRegistry
+
+    gts, srcs, preds = {}, {}, {}
+    for s, t in pairs:
+        src = read_tiff(s, title=s.stem)
+        srcs[s.stem], gts[s.stem] = src, read_tiff(t, title=s.stem)
+        preds[s.stem] = src.with_data(trained.predict(src)["prediction"])
+    qc = qc_dataset(gts, preds, srcs, baseline="puredenoise", maps=False, panels=False)
+    try:
+        ref = load_reference(record)
+    except InputError:
+        ref = None
+    rows = []
+    for r in qc.images:
+        row = {k: r.get(k) for k in ("file", "verdict", "pred_ssim", "pred_psnr", "source_psnr", "baseline_psnr",
+                                     "pred_fg_ssim", "baseline_fg_ssim")}
+        if ref is not None:
+            d = check_image(trained.model, trained.config, ref, srcs[r["file"]])
+            row.update(domain_score=d.domain_score, in_domain=d.in_domain)
+        rows.append(row)
+    card = {"test_qc": {"origin": str(origin), "verdict": qc.summary["verdict"],
+                        "verdict_rule": qc.summary.get("verdict_rule"), "n_images": len(rows),
+                        "baseline": "puredenoise", "images": qc.summary["images"],
+                        "out_of_domain": [r["file"] for r in rows if r.get("in_domain") is False]}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = atomic_write_text(Path(tmp) / "qc_test.csv", csv_text(rows))
+        record = ModelRegistry(Path(record.path).parents[2]).add_files(record, {"qc_test.csv": path}, card)
+    return record, {"test_verdict": qc.summary["verdict"], "test_images": len(rows)}

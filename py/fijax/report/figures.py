@@ -119,3 +119,23 @@ def xy_plot(x: Sequence[float], series: Mapping[str, Sequence[float]], xlabel: s
     ax.grid(True, alpha=0.3)
     ax.legend()
     return to_b64(fig)
+
+
+def calibration_curve(curve: Sequence[Mapping[str, float]]) -> str:
+    """MC-dropout reliability curve: per std bin, mean std vs RMSE and mean |error| (base64 PNG).
+
+    A calibrated std lies on the diagonal (RMSE = std); points above it mean the std
+    underestimates the error.
+    """
+    plt = _pyplot()
+    std = [b["std"] for b in curve]
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    ax.plot(std, [b["rmse"] for b in curve], marker="o", ms=4, label="RMSE in bin")
+    ax.plot(std, [b["abs_error"] for b in curve], marker="s", ms=3, label="mean |error| in bin")
+    hi = max(max(std), max(b["rmse"] for b in curve)) * 1.05 if curve else 1.0
+    ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="calibrated (error = std)")
+    ax.set_xlabel("MC-dropout std (bin mean, normalised units)")
+    ax.set_ylabel("error (normalised units)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return to_b64(fig)

@@ -29,7 +29,11 @@ REQUIRED_CARD_FIELDS = ("name", "version", "task", "created", "config", "unet", 
 #: The report's top-level JSON keys (one per item a journal asks for).
 FACT_KEYS = ("report", "generated", "model", "date", "training_seconds", "training_time", "algorithm",
              "hyperparameters", "architecture", "normalization", "augmentation", "data", "seeds", "versions",
-             "jars", "device", "loss_curve", "examples", "metrics", "parent", "methods")
+             "jars", "device", "loss_curve", "examples", "metrics", "parent", "methods", "hardware",
+             "validation_images", "intended_domain", "domain_reference", "uncertainty_calibration", "test_qc")
+
+#: What a card registered before these facts existed says instead.
+_NOT_RECORDED = "not recorded (model registered before fijax recorded it)"
 
 _AUGMENT_TEXT = {"flip": "random flips along each spatial axis (p = 0.5 each)",
                  "rot90": "random 90° rotations in the YX plane (square patches)"}
@@ -149,7 +153,22 @@ def _data_facts(data: dict, config: dict) -> dict[str, Any]:
     }
 
 
-def training_facts(model: Any, registry: Any = None, *, with_examples: bool = True) -> dict[str, Any]:
+def load_test_qc(qc_dir: str | Path) -> dict[str, Any]:
+    """QC facts of held-out test data from a ``fijax qc`` output folder (its ``summary.json``)."""
+    folder = Path(qc_dir)
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise InputError(f"--qc {folder}: no summary.json (give the output folder of `fijax qc`)")
+    try:
+        summary = json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputError(f"{path}: not JSON ({exc})") from exc
+    keep = ("kind", "verdict", "verdict_rule", "baseline", "n_images", "means", "images", "n_images_by_verdict")
+    return {"origin": str(folder), **{k: summary.get(k) for k in keep if k in summary}}
+
+
+def training_facts(model: Any, registry: Any = None, *, with_examples: bool = True,
+                   qc_dir: str | Path | None = None) -> dict[str, Any]:
     """Collect every fact of the training report for ``model`` (``NAME[:VERSION]`` or a record).
 
     Returns
@@ -158,6 +177,9 @@ def training_facts(model: Any, registry: Any = None, *, with_examples: bool = Tr
         JSON-able facts with the keys of :data:`FACT_KEYS`. With ``with_examples`` the example
         patches are computed (they are not JSON: see :func:`example_predictions`); the facts only
         describe them.
+    qc_dir : path, optional
+        A ``fijax qc`` output folder on held-out test data (``fijax report model NAME --qc DIR``);
+        otherwise the test QC stored with the model (``fijax train ... --test DIR``), if any.
 
     Raises
     ------
@@ -210,6 +232,14 @@ def training_facts(model: Any, registry: Any = None, *, with_examples: bool = Tr
         "metrics": metrics,
         "stored_qc": stored_qc(record),
         "parent": parent,
+        "hardware": card.get("hardware") or {"device": card.get("device"), "note": _NOT_RECORDED},
+        "validation_images": card.get("validation_images", _NOT_RECORDED),
+        "intended_domain": card.get("intended_domain") or {"note": _NOT_RECORDED},
+        "domain_reference": card.get("domain_reference") or {
+            "note": "none: `fijax check` needs one; run `fijax models calibrate` to add it"},
+        "uncertainty_calibration": card.get("uncertainty_calibration") or {"available": False,
+                                                                           "reason": _NOT_RECORDED},
+        "test_qc": load_test_qc(qc_dir) if qc_dir is not None else card.get("test_qc"),
     }
     facts["trained_from"] = parent.get("ref", f"{parent.get('name')}:{parent.get('version')}") if parent \
         else "scratch"
@@ -295,6 +325,7 @@ def training_html(facts: dict[str, Any], examples: dict[str, np.ndarray] | None 
             b64 = base64.b64encode((folder / fname).read_bytes()).decode("ascii")
             qc_parts.append(H.figure(b64, f"fig-{Path(fname).stem}", fname))
         parts.append(H.section("validation-qc", "Validation QC stored with the model", *qc_parts))
+    parts.extend(_domain_sections(facts))
     p = facts["parent"]
     parts.append(H.section("parent", "Parent model (transfer learning)",
                            H.kv_table(p, "parent-table") if p else
@@ -304,12 +335,77 @@ def training_html(facts: dict[str, Any], examples: dict[str, np.ndarray] | None 
     return H.document(title, "".join(parts), facts)
 
 
+def _domain_sections(facts: dict[str, Any]) -> list[str]:
+    """Hardware, validation images, intended domain, domain reference, uncertainty and test QC."""
+    out = []
+    hw = facts.get("hardware") or {}
+    accel = hw.get("accelerators") or []
+    out.append(H.section("hardware", "Hardware", H.kv_table(
+        {"CPU": hw.get("cpu", hw.get("note")), "CPU cores": hw.get("cpu_cores"), "platform": hw.get("platform"),
+         "accelerators": "; ".join(f"{a.get('name')} ({a.get('memory_gib')} GiB)" for a in accel) or "none"},
+        "hardware-table")))
+    val = facts.get("validation_images")
+    if isinstance(val, list):
+        val_part = H.rows_table([{"validation image": v} for v in val] or [{"validation image": "none"}],
+                                "validation-images-table")
+    elif isinstance(val, dict):
+        val_part = H.para(f"{val.get('how')}; of: {', '.join(map(str, val.get('slab_of') or []))}",
+                          elem_id="validation-images")
+    else:
+        val_part = H.para(str(val), elem_id="validation-images")
+    out.append(H.section("validation-images", "Validation images", val_part))
+    dom = facts.get("intended_domain") or {}
+    rows = [{"title": e.get("title"), "p1": e.get("p1"), "p50": e.get("p50"), "p99": e.get("p99"),
+             "alpha": (e.get("noise") or {}).get("alpha"), "delta": (e.get("noise") or {}).get("delta"),
+             "sigma": (e.get("noise") or {}).get("sigma"), "noise note": (e.get("noise") or {}).get("error", "")}
+            for e in dom.get("images") or []]
+    pixel = "; ".join(f"{_fmt_list(p['zyx'])} {p.get('unit') or ''}" for p in dom.get("pixel_size") or [])
+    acq = "; ".join(f"{t}: {len(m)} field(s)" for t, m in (dom.get("acquisition") or {}).items())
+    out.append(H.section("intended-domain", "Intended domain", H.kv_table(
+        {"description": dom.get("description") or dom.get("note") or "none given (train --description)",
+         "noise (median alpha, delta, sigma)": dom.get("noise_median") or "not estimated",
+         "intensity (median p1, p99)": dom.get("intensity"),
+         "pixel size": pixel or "not calibrated", "acquisition metadata": acq or "none found"},
+        "intended-domain-table"),
+        H.rows_table(rows, "intended-domain-images-table") if rows else ""))
+    out.append(H.section("domain-reference", "Domain reference (fijax check)",
+                         H.kv_table(dict(facts.get("domain_reference") or {}), "domain-reference-table")))
+    uc = facts.get("uncertainty_calibration") or {}
+    if uc.get("available"):
+        uparts = [H.para(f"MC-dropout std ({uc['samples']} passes) against the actual |error| on "
+                         f"{uc['patches']} validation patches ({uc['pixels']} pixels): Spearman "
+                         f"{uc['spearman']:.3f}, Pearson {uc['pearson']:.3f}; mean |error| / mean std = "
+                         f"{uc['error_to_std']:.2f} (1 = std as large as the error; above 1 the std "
+                         "underestimates it).", elem_id="uncertainty-text"),
+                  H.figure(figures.calibration_curve(uc["curve"]), "fig-calibration",
+                           "Binned calibration of the MC-dropout std (deciles of std)"),
+                  H.rows_table(uc["curve"], "calibration-table", ["std", "abs_error", "rmse", "pixels"])]
+    else:
+        uparts = [H.para(f"Not available: {uc.get('reason', 'not recorded')}.", elem_id="uncertainty-text")]
+    out.append(H.section("uncertainty", "Uncertainty calibration (MC dropout)", *uparts))
+    tq = facts.get("test_qc")
+    if tq:
+        imgs = tq.get("images") or {}
+        tparts = [H.kv_table({"origin": tq.get("origin"), "dataset verdict": tq.get("verdict"),
+                              "images": tq.get("n_images"), "rule": tq.get("verdict_rule")}, "test-qc-table")]
+        if isinstance(imgs, dict) and imgs:
+            tparts.append(H.rows_table([{"image": k, "verdict": v if isinstance(v, str) else json.dumps(v)}
+                                        for k, v in imgs.items()], "test-qc-images-table"))
+        out.append(H.section("test-qc", "QC on held-out test data", *tparts))
+    else:
+        out.append(H.section("test-qc", "QC on held-out test data",
+                             H.para("None given (fijax train ... --test DIR, or fijax report model NAME --qc DIR).",
+                                    elem_id="test-qc-none")))
+    return out
+
+
 def _fmt_list(values: Any) -> str:
     """``[1, 0.13, 0.13]`` → ``1 × 0.13 × 0.13``."""
     return " × ".join(H.fmt(v) for v in values)
 
 
-def write_training_report(model: Any, out_dir: str | Path, registry: Any = None) -> dict[str, Path]:
+def write_training_report(model: Any, out_dir: str | Path, registry: Any = None,
+                          qc_dir: str | Path | None = None) -> dict[str, Path]:
     """Write ``<name>_v<version>_training_report.html``, ``.json`` and ``_methods.txt`` into ``out_dir``.
 
     Returns
@@ -320,7 +416,7 @@ def write_training_report(model: Any, out_dir: str | Path, registry: Any = None)
     from fijax.io.atomic import atomic_write_text
 
     record = _resolve(model, registry)
-    facts = training_facts(record, registry)
+    facts = training_facts(record, registry, qc_dir=qc_dir)
     examples = example_predictions(record, registry) if facts["examples"]["count"] else {}
     if examples:
         facts["examples"]["columns"] = list(examples)
