@@ -11,6 +11,7 @@ import tifffile
 from fijax import ops
 from fijax.cli.main import main
 from fijax.data.families import family_images
+from fijax.engine.model import load_model
 from fijax.errors import InputError
 from fijax.qc.baseline import VERDICTS
 from fijax.qc.dataset import qc_dataset
@@ -46,7 +47,7 @@ def test_report_model_qc_dir_lists_test_verdicts(blobs_model, tmp_path, monkeypa
     _, reg, home = blobs_model
     monkeypatch.setenv("FIJAX_HOME", str(home))
     gt, noisy = family_images("blobs", 2, 64, seed=77)
-    pred = reg.load("blobs").predict(noisy, axes="TYX")["prediction"]
+    pred = load_model("blobs", registry=reg).predict(noisy, axes="TYX")["prediction"]
     qc_dir = tmp_path / "qc"
     qc_dataset({"a": gt[0], "b": gt[1]}, {"a": pred[0], "b": pred[1]}, {"a": noisy[0], "b": noisy[1]},
                qc_dir, baseline="puredenoise", maps=False, panels=False)

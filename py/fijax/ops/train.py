@@ -115,7 +115,7 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
         raise InputError("train needs source images (input 'source' or source_paths)")
     if targets and len(targets) != len(sources):
         raise InputError(f"{len(sources)} source image(s) but {len(targets)} target image(s)")
-    test_pairs = test_files(options.test) if options.test else None  # checked before training
+    test_pairs = held_out_pairs(options.test) if options.test else None  # checked before training
     cfg = resolve_config(options, sources)
     res = train(cfg, sources, targets or None, name=options.name, parent=options.parent, resume=options.resume,
                 data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled,
@@ -124,7 +124,7 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
     test_values = {}
     if test_pairs:
         ctx.progress(1.0, f"QC on {len(test_pairs)} held-out test image(s)")
-        rec, test_values = test_qc(rec, res.trained, test_pairs, options.test)
+        rec, test_values = held_out_qc(rec, res.trained, test_pairs, options.test)
     values = {"model": rec.ref, "name": rec.name, "version": rec.version, "task": rec.task,
               "weights_sha256": rec.weights_sha256, "path": str(rec.path), **{
                   k: res.metrics[k] for k in ("loss", "val_loss", "best_val_loss", "epochs", "steps", "selected")},
@@ -135,7 +135,7 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
     return OpResult(table=res.history, values=values, files={"log": rec.path / "log.csv"})
 
 
-def test_files(folder: str) -> list[tuple[Path, Path]]:
+def held_out_pairs(folder: str) -> list[tuple[Path, Path]]:
     """``(source, target)`` pairs of a test folder holding ``source/`` and ``target/`` (paired by name)."""
     root = Path(folder)
     src_dir, tgt_dir = root / "source", root / "target"
@@ -149,7 +149,7 @@ def test_files(folder: str) -> list[tuple[Path, Path]]:
     return [(sources[k], targets[k]) for k in sorted(sources)]
 
 
-def test_qc(record: Any, trained: Any, pairs: list[tuple[Path, Path]], origin: str) -> tuple[Any, dict]:
+def held_out_qc(record: Any, trained: Any, pairs: list[tuple[Path, Path]], origin: str) -> tuple[Any, dict]:
     """QC of a freshly registered model on held-out test pairs; stored as ``qc_test.csv`` + card ``test_qc``.
 
     Per image: the verdict against PureDenoise (``fijax.qc.dataset.qc_dataset`` with
