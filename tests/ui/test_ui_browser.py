@@ -155,6 +155,17 @@ def test_training_started_from_the_page_shows_progress_and_lands_in_models(ui, t
     link.wait_for(timeout=60_000)
     assert httpx.get(ui.server.url + link.get_attribute("href"),
                      headers={"Authorization": f"token {ui.server.token}"}).text.count("ui-n2v") > 0
+    # the domain section: the reference (or why there is none) and, with one, a check of an image
+    domain = page.locator("#domain-ref").inner_text()
+    assert domain.strip()
+    if page.locator("#check-form").count():
+        page.get_by_label("Check an image against this domain").set_input_files(tiffs["noisy"])
+        page.locator("#check-form").get_by_role("button", name="Check", exact=True).click()
+        page.wait_for_url(re.compile(r".*/ui/jobs/[0-9a-f]{20}$"))
+        assert wait_state(page, ("succeeded", "failed")) == "succeeded", page.locator("#job-status").inner_text()
+        assert "domain" in page.locator("#verdicts").inner_text()
+    else:
+        assert "domain reference" in domain
     nav(page, "Models")
     row = page.locator('#models-table tr[data-model="ui-n2v:1"]')
     assert "verified" in row.inner_text() and "n2v" in row.inner_text()

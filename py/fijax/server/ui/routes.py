@@ -127,9 +127,13 @@ def verdicts_of(job: Job) -> list[tuple[str, str]]:
     out = []
     if values.get("verdict"):
         out.append(("Verdict", str(values["verdict"])))
+    if job.name == "check" and isinstance(values.get("in_domain"), bool):
+        words = "in domain" if values["in_domain"] else "out of domain"
+        out.append(("Domain check", f"{words} (score {fmt(values.get('domain_score'))}, threshold "
+                                    f"{fmt(values.get('threshold'))})"))
     if values.get("best_method"):
         out.append(("Best method (SSIM)", str(values["best_method"])))
-    for key in ("in_domain", "overlap_warning"):
+    for key in ("overlap_warning",):
         if values.get(key) not in (None, ""):
             out.append((key.replace("_", " ").capitalize(), fmt(values[key])))
     images = values.get("images")
@@ -212,12 +216,25 @@ def registry():
     return ModelRegistry()
 
 
-def domain_reference(card: dict[str, Any]) -> Any:
-    """The model's training-domain reference when its card has one (newer models), else None."""
-    for key in ("domain", "domain_reference", "domain_check"):
-        if card.get(key):
-            return card[key]
-    return None
+def domain_reference(card: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's usable training-domain reference (card ``domain_reference``), else None.
+
+    Models trained before references existed have none; a reference that could not be built is
+    recorded as ``{"error": ...}`` (see :func:`domain_problem`).
+    """
+    ref = card.get("domain_reference")
+    return ref if isinstance(ref, dict) and ref and "error" not in ref else None
+
+
+def domain_problem(card: dict[str, Any]) -> str:
+    """Why a model has no usable domain reference, in words (empty when it has one)."""
+    ref = card.get("domain_reference")
+    if isinstance(ref, dict) and ref.get("error"):
+        return f"the domain reference could not be built at training time: {ref['error']}"
+    if domain_reference(card) is None:
+        return ("no domain reference (trained before domain references existed): retrain, or run "
+                "'fijax models calibrate' with in-domain images")
+    return ""
 
 
 def loss_curve_svg(folder: Path, log_name: str = "log.csv") -> str | None:
@@ -428,7 +445,8 @@ def make_router(sessions: SessionStore) -> APIRouter:
         return render(request, "model.html", title=f"Model {rec.ref}", rec=rec, card=card, checks=checks,
                       verified=all(c["ok"] for c in checks), children=children, lineage=lineage,
                       data_files=data_files, data_facts=data_facts, domain=domain_reference(card),
-                      domain_json=json.dumps(domain_reference(card), indent=1, sort_keys=True, default=str),
+                      domain_problem=domain_problem(card), intended=card.get("intended_domain") or {},
+                      calibration=card.get("uncertainty_calibration") or {},
                       curve=loss_curve_svg(rec.path, card.get("log_csv") or "log.csv"),
                       config=card.get("config") or {}, metrics=card.get("metrics") or {})
 
