@@ -134,7 +134,7 @@ def test_training_started_from_the_page_shows_progress_and_lands_in_models(ui, t
     page.get_by_label("Task").select_option("n2v")
     page.get_by_label("Source images").set_input_files(tiffs["noisy"])
     page.get_by_label("Epochs").fill("2")
-    page.get_by_label("Steps per epoch").fill("4")
+    page.get_by_label("Steps per epoch").fill("3")
     page.get_by_label("Batch size").fill("4")
     page.get_by_role("button", name="Start training").click()
     page.wait_for_url(re.compile(r".*/ui/jobs/[0-9a-f]{20}$"))
