@@ -132,7 +132,10 @@ def _patch_imagej1() -> None:
     ClassLoader = jpype.JClass("java.lang.ClassLoader")
     Injector = jpype.JClass("net.imagej.patcher.LegacyInjector")
     loader = ClassLoader.getSystemClassLoader()
-    Injector().injectHooks(loader, True)
+    injector = Injector()
+    # The window-less ROI Manager patches touch classes ij1-patcher also rewrites: hand them to it.
+    jpype.JClass("net.imagej.patcher.FijaxPatches").register(injector)
+    injector.injectHooks(loader, True)
     # Our own headless fixes (e.g. Measure keeping earlier Results rows), before ImageJ loads them.
     jpype.JClass("fijax.ij.HeadlessFixes").apply(loader)
     _hooks = jpype.JClass("fijax.ij.FijaxHooks")()
