@@ -41,12 +41,52 @@ class MacroResult:
         Text the macro printed (``print``, ``IJ.log``).
     value : str, optional
         The macro's ``return`` value, if any.
+    tables : dict of str to list of dict
+        Every other table the macro showed (``Table.create``, ``Table.update``, the "Summary" of
+        Analyze Particles, ``rt.show(title)``), by title, as rows like :attr:`results`.
+    rois : bytes, optional
+        The ROI Manager's ROIs as an ImageJ ROI set (``.zip`` of ``.roi`` files, what
+        ``roiManager("save", path)`` writes); ``None`` when the macro left none.
+    overlays : dict of str to bytes
+        Overlays of the open images (same format as :attr:`rois`), by image title.
+    outputs : dict
+        Values of the macro's ``#@output`` parameters: int, float, bool, str, :class:`Image`, or
+        ``None`` when the macro never set the variable.
     """
 
     images: dict[str, Image] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
     log: str = ""
     value: str | None = None
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rois: bytes | None = None
+    overlays: dict[str, bytes] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def table_rows(rt) -> list[dict[str, Any]]:
+    """Rows of an ``ij.measure.ResultsTable`` (numbers as float at full precision, text as str)."""
+    if rt is None or rt.size() == 0:
+        return []
+    headings = [str(h) for h in rt.getHeadings() if str(h).strip() and str(h) != "Label"]
+    has_label = bool(rt.columnExists("Label")) if hasattr(rt, "columnExists") else False
+    rows = []
+    for r in range(int(rt.size())):
+        row: dict[str, Any] = {}
+        if has_label:
+            row["Label"] = str(rt.getLabel(r))
+        for h in headings:
+            text = str(rt.getStringValue(h, r))
+            try:
+                row[h] = float(text) if text.strip() else float("nan")
+            except ValueError:
+                row[h] = text
+            else:
+                value = float(rt.getValue(h, r))
+                if not np.isnan(value):
+                    row[h] = value  # full precision, not the displayed decimals
+        rows.append(row)
+    return rows
 
 
 class Backend:
@@ -74,6 +114,8 @@ class Backend:
         self._WM = jpype.JClass("ij.WindowManager")
         self._RT = jpype.JClass("ij.measure.ResultsTable")
         self._IJ = jpype.JClass("ij.IJ")
+        self._Tables = jpype.JClass("fijax.ij.HeadlessTables")
+        self._Rois = jpype.JClass("fijax.ij.HeadlessRoiManager")
         self._init_commands()
         for label in commands.load_all():
             self._register_label(label)
@@ -127,28 +169,27 @@ class Backend:
 
     def results_table(self) -> list[dict[str, Any]]:
         """Rows of ImageJ's Results table."""
-        rt = self._RT.getResultsTable()
-        if rt is None or rt.size() == 0:
-            return []
-        headings = [str(h) for h in rt.getHeadings() if str(h).strip() and str(h) != "Label"]
-        has_label = bool(rt.columnExists("Label")) if hasattr(rt, "columnExists") else False
-        rows = []
-        for r in range(int(rt.size())):
-            row: dict[str, Any] = {}
-            if has_label:
-                row["Label"] = str(rt.getLabel(r))
-            for h in headings:
-                text = str(rt.getStringValue(h, r))
-                try:
-                    row[h] = float(text) if text.strip() else float("nan")
-                except ValueError:
-                    row[h] = text
-                else:
-                    value = float(rt.getValue(h, r))
-                    if not np.isnan(value):
-                        row[h] = value  # full precision, not the displayed decimals
-            rows.append(row)
-        return rows
+        return table_rows(self._RT.getResultsTable())
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table shown headless since the last :meth:`close_all` (not Results), by title."""
+        return {str(t): table_rows(self._Tables.find(t)) for t in self._Tables.titles()}
+
+    def rois(self) -> bytes | None:
+        """The ROI Manager's ROIs as an ImageJ ROI set ``.zip`` (``None`` when empty)."""
+        data = self._Rois.lastZip()
+        return None if data is None else bytes(data)
+
+    def overlays(self) -> dict[str, bytes]:
+        """Overlays of the open images as ImageJ ROI set ``.zip`` bytes, by title."""
+        out: dict[str, bytes] = {}
+        ids = self._WM.getIDList()
+        for image_id in list(ids) if ids is not None else []:
+            imp = self._WM.getImage(int(image_id))
+            overlay = None if imp is None else imp.getOverlay()
+            if overlay is not None and overlay.size() > 0:
+                out[str(imp.getTitle())] = bytes(self._Rois.zip(overlay.toArray(), None))
+        return out
 
     def close_all(self) -> None:
         """Close every image, empty the Results table and the log: the next macro starts clean."""
@@ -167,6 +208,8 @@ class Backend:
             if img is not None:
                 Interpreter.removeBatchModeImage(img)
         self._WM.setTempCurrentImage(None)
+        self._Tables.reset()
+        self._Rois.reset()
         rt = self._RT.getResultsTable()
         if rt is not None:
             rt.reset()
@@ -176,7 +219,7 @@ class Backend:
 
     # -- macros --------------------------------------------------------------------------------
     def run_macro(self, code: str, inputs: dict[str, Image] | None = None, args: str = "",
-                  keep_open: bool = False) -> MacroResult:
+                  keep_open: bool = False, params: dict[str, Any] | None = None) -> MacroResult:
         """Run an ImageJ macro headless and collect what it left behind.
 
         Parameters
@@ -189,6 +232,10 @@ class Backend:
             The macro's ``getArgument()``.
         keep_open : bool
             Leave images and Results in ImageJ afterwards (default: close everything).
+        params : dict, optional
+            Values of the macro's SciJava script parameters (``#@ File (style="directory") input``,
+            ``#@ Integer radius`` ...), as text or numbers; see ``fijax.ij.MacroParameters``.
+            Missing ones take their ``value=`` default; one without a default is an error.
 
         Raises
         ------
@@ -196,10 +243,12 @@ class Backend:
             When the macro fails (syntax error, unknown command, failing FiJAX command ...); the
             message names the macro line and the cause. ImageJ stays usable.
         InputError
-            When an input is not an image ImageJ can hold.
+            When an input is not an image ImageJ can hold, or a script parameter is missing,
+            unknown or invalid (the message names it).
         """
         if not isinstance(code, str):
             raise InputError("macro code must be a string")
+        use_params = bool(params) or "#@" in code
         with self._lock:
             self.close_all()
             try:
@@ -208,7 +257,10 @@ class Backend:
                         image = Image(np.asarray(image))
                     self.show(image, title)
                 self._transport.last_exception = None
-                outcome = self._MacroRunner.run(code, args or "")
+                if use_params:
+                    outcome = self._run_with_params(code, args or "", params or {})
+                else:
+                    outcome = self._MacroRunner.run(code, args or "")
                 text = self._drain_log()
                 if outcome.failed:
                     line = int(outcome.line)
@@ -217,16 +269,44 @@ class Backend:
                     raise err
                 value = None if outcome.returnValue is None else str(outcome.returnValue)
                 return MacroResult(images=self.open_images(), results=self.results_table(), log=text,
-                                   value=value)
+                                   value=value, tables=self.tables(), rois=self.rois(),
+                                   overlays=self.overlays(), outputs=self._outputs(outcome))
             finally:
                 if not keep_open:
                     self.close_all()
+
+    def _run_with_params(self, code: str, args: str, params: dict[str, Any]):
+        import jpype
+
+        values = jpype.JClass("java.util.LinkedHashMap")()
+        for key, value in params.items():
+            values.put(str(key), None if value is None else str(value).lower() if isinstance(value, bool)
+                       else str(value))
+        try:
+            return self._MacroRunner.run(code, args, values)
+        except jpype.JClass("java.lang.IllegalArgumentException") as exc:
+            raise InputError(str(exc.getMessage())) from None
+
+    def _outputs(self, outcome) -> dict[str, Any]:
+        from fijax.bridge.java_api import to_python
+
+        outputs = getattr(outcome, "outputs", None)
+        if outputs is None:
+            return {}
+        out: dict[str, Any] = {}
+        for key in outputs.keySet():
+            v = outputs.get(key)
+            if v is not None and hasattr(v, "getStack"):
+                out[str(key)] = self.from_imageplus(v)
+            else:
+                out[str(key)] = to_python(v)
+        return out
 
     def run_script(self, code: str, language: str, inputs: dict[str, Image] | None = None,
                    params: dict[str, str] | None = None, name: str = "script"):
         """Run a Groovy/JavaScript/BeanShell script (or a macro); see :func:`fijax.bridge.scripts.run_script`."""
         if language.lower() in ("ijm", "macro", "imagej macro"):
-            return self.run_macro(code, inputs)
+            return self.run_macro(code, inputs, params=params)
         return scripts.run_script(self, code, language, inputs, params, name)
 
     def _drain_log(self) -> str:

@@ -69,6 +69,8 @@ class ScriptResult:
         The script's last expression (``toString``), if any.
     outputs : dict
         ``#@output`` values (images as :class:`Image`, numbers, strings).
+    tables, rois, overlays
+        As in :class:`fijax.bridge.MacroResult` (filled for macros).
     """
 
     images: dict[str, Image] = field(default_factory=dict)
@@ -76,6 +78,9 @@ class ScriptResult:
     log: str = ""
     value: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rois: bytes | None = None
+    overlays: dict[str, bytes] = field(default_factory=dict)
 
 
 def language_of(path: str | Path, language: str | None = None) -> str:
@@ -163,8 +168,9 @@ def run_script(backend, code: str, language: str, inputs: dict[str, Image] | Non
     """
     lang = language_of(name, language)
     if lang == "ijm":
-        res = backend.run_macro(code, inputs=inputs, args=" ".join(f"{k}={v}" for k, v in (params or {}).items()))
-        return ScriptResult(res.images, res.results, res.log, res.value)
+        res = backend.run_macro(code, inputs=inputs, params=params)
+        return ScriptResult(res.images, res.results, res.log, res.value, outputs=res.outputs, tables=res.tables,
+                            rois=res.rois, overlays=res.overlays)
     if not isinstance(code, str):
         raise InputError("script code must be a string")
     if backend.name == "pyimagej":

@@ -1,9 +1,14 @@
-"""``fijax macro FILE.ijm [--input NAME=PATH ...] --out DIR``: run an ImageJ macro headless.
+"""``fijax macro FILE.ijm [--input NAME=PATH ...] [--param NAME=VALUE ...] --out DIR``: run an ImageJ macro headless.
 
-Inputs are TIFF files read before the JVM starts (a corrupt or non-TIFF file fails right away) and
-opened titled ``NAME``. Every image left open is saved as ``DIR/<title>.tif``, the Results table as
-``DIR/results.csv`` and the macro's printed output as ``DIR/log.txt``. A failing macro exits with
-code 2 and a message naming the macro line.
+Inputs are image files read before the JVM starts (a corrupt or unreadable file fails right away) and
+opened titled ``NAME``. ``--param`` gives the values of the macro's SciJava script parameters
+(``#@ File (style="directory") input``, ``#@ Integer radius`` ...); a parameter without a value or a
+``value=`` default stops the run before it starts, naming it. Every image left open is saved as
+``DIR/<title>.tif``, the Results table as ``DIR/results.csv``, every other table the macro showed
+(``Table.create``, the "Summary" of Analyze Particles) as ``DIR/<table>.csv``, the ROI Manager's
+ROIs as ``DIR/RoiSet.zip`` (an ImageJ ROI set), image overlays as ``DIR/<title>.overlay.zip``,
+``#@output`` values as ``DIR/outputs.json`` and the macro's printed output as ``DIR/log.txt``. A
+failing macro exits with code 2 and a message naming the macro line.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="macro file (.ijm)")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH",
                    help="open the TIFF at PATH as an image titled NAME (repeatable)")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a #@ script parameter of the macro (repeatable)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--arg", default="", help="string passed to the macro's getArgument()")
     p.add_argument("--heap", default=None, help="maximum Java heap, e.g. 4g (default $FIJAX_JAVA_HEAP or 2g)")
@@ -57,6 +64,7 @@ def results_csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fijax.cli.script import parse_params
     from fijax.io import atomic_write_text, read_tiff
 
     macro = Path(args.file)
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from fijax.bridge import imagej
 
     backend = imagej(heap=args.heap) if args.heap else imagej()
-    result = backend.run_macro(code, inputs=inputs, args=args.arg)
+    result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
     out = Path(args.out)
     save_result(result, out)
     atomic_write_text(out / "log.txt", result.log)
@@ -78,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def save_result(result, out: Path) -> None:
     """Write every image of a macro/script result as ``out/<title>.tif`` and its Results as ``results.csv``."""
-    from fijax.io import atomic_write_text, write_tiff
+    from fijax.io import atomic_write_bytes, atomic_write_text, write_tiff
 
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
@@ -92,3 +100,38 @@ def save_result(result, out: Path) -> None:
     if result.results:
         atomic_write_text(out / "results.csv", results_csv(result.results))
         print(f"wrote {out / 'results.csv'}  ({len(result.results)} rows)")
+    names = {"results"}
+    for title, rows in (getattr(result, "tables", None) or {}).items():
+        stem, k = safe_filename(title), 2
+        while stem.lower() in names:
+            stem, k = f"{safe_filename(title)}-{k}", k + 1
+        names.add(stem.lower())
+        atomic_write_text(out / f"{stem}.csv", results_csv(rows))
+        print(f"wrote {out / (stem + '.csv')}  ({len(rows)} rows)")
+    rois = getattr(result, "rois", None)
+    if rois:
+        atomic_write_bytes(out / "RoiSet.zip", rois)
+        print(f"wrote {out / 'RoiSet.zip'}")
+    for title, data in (getattr(result, "overlays", None) or {}).items():
+        atomic_write_bytes(out / f"{safe_filename(title)}.overlay.zip", data)
+        print(f"wrote {out / (safe_filename(title) + '.overlay.zip')}")
+    save_outputs(getattr(result, "outputs", None) or {}, out)
+
+
+def save_outputs(outputs: dict, out: Path) -> None:
+    """Write ``#@output`` values as ``out/outputs.json`` (images as ``out/<name>.tif``)."""
+    import json
+
+    from fijax.io import Image, atomic_write_text, write_tiff
+
+    if not outputs:
+        return
+    plain = {}
+    for key, value in outputs.items():
+        if isinstance(value, Image):
+            write_tiff(out / f"{safe_filename(key)}.tif", value)
+            plain[key] = f"{safe_filename(key)}.tif"
+        else:
+            plain[key] = value
+    atomic_write_text(out / "outputs.json", json.dumps(plain, indent=2, default=str) + "\n")
+    print(f"wrote {out / 'outputs.json'}")

@@ -13,7 +13,6 @@ and a message naming the script line.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from fijax.errors import InputError
@@ -48,8 +47,8 @@ def parse_params(specs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from fijax.bridge.scripts import language_of
-    from fijax.cli.macro import parse_inputs, safe_filename, save_result
-    from fijax.io import Image, atomic_write_text, read_tiff, write_tiff
+    from fijax.cli.macro import parse_inputs, save_result
+    from fijax.io import atomic_write_text, read_tiff
 
     script = Path(args.file)
     if not script.is_file():
@@ -67,15 +66,5 @@ def run(args: argparse.Namespace) -> int:
     result = run_script(backend, code, language, inputs=inputs, params=params, name=script.name)
     out = Path(args.out)
     save_result(result, out)
-    if result.outputs:
-        plain = {}
-        for key, value in result.outputs.items():
-            if isinstance(value, Image):
-                write_tiff(out / f"{safe_filename(key)}.tif", value)
-                plain[key] = f"{safe_filename(key)}.tif"
-            else:
-                plain[key] = value
-        atomic_write_text(out / "outputs.json", json.dumps(plain, indent=2, default=str) + "\n")
-        print(f"wrote {out / 'outputs.json'}")
     atomic_write_text(out / "log.txt", result.log)
     return 0

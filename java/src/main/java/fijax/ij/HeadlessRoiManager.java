@@ -5,10 +5,8 @@ import ij.io.RoiEncoder;
 import ij.macro.Interpreter;
 import ij.plugin.frame.RoiManager;
 
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
-import java.io.File;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -89,26 +87,37 @@ public final class HeadlessRoiManager {
 	}
 
 	/**
-	 * Save the ROIs of the last manager as an ImageJ ROI set ({@code .zip} of {@code .roi} files,
-	 * as {@code roiManager("save", path)} writes); returns the number saved.
+	 * The ROIs of the last manager as an ImageJ ROI set (the {@code .zip} of {@code .roi} files that
+	 * {@code roiManager("save", path)} writes), or null when it holds none.
 	 */
-	public static int saveLast(String path) throws IOException {
+	public static byte[] lastZip() throws IOException {
 		RoiManager rm = last;
 		if (rm == null || rm.getCount() == 0)
-			return 0;
+			return null;
 		Roi[] rois = rm.getRoisAsArray();
-		Set<String> names = new HashSet<String>();
-		ZipOutputStream zos = new ZipOutputStream(new BufferedOutputStream(new FileOutputStream(new File(path))));
+		String[] names = new String[rois.length];
+		for (int i = 0; i < rois.length; i++)
+			names[i] = rm.getName(i);
+		return zip(rois, names);
+	}
+
+	/** ROIs as an ImageJ ROI set {@code .zip}; {@code names} may be null or hold nulls. */
+	public static byte[] zip(Roi[] rois, String[] names) throws IOException {
+		ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+		Set<String> used = new HashSet<String>();
+		ZipOutputStream zos = new ZipOutputStream(bytes);
 		try {
 			DataOutputStream out = new DataOutputStream(zos);
 			RoiEncoder encoder = new RoiEncoder(out);
 			for (int i = 0; i < rois.length; i++) {
-				String label = rm.getName(i);
+				String label = names != null && i < names.length ? names[i] : null;
 				if (label == null || label.isEmpty())
-					label = String.format("%04d", i + 1);
-				String name = label.endsWith(".roi") ? label : label + ".roi";
+					label = rois[i].getName() != null ? rois[i].getName() : String.format("%04d", i + 1);
+				if (label.endsWith(".roi"))
+					label = label.substring(0, label.length() - 4);
+				String name = label + ".roi";
 				int k = 2;
-				while (!names.add(name))
+				while (!used.add(name))
 					name = label + "-" + (k++) + ".roi";
 				zos.putNextEntry(new ZipEntry(name));
 				encoder.write(rois[i]);
@@ -118,7 +127,7 @@ public final class HeadlessRoiManager {
 		} finally {
 			zos.close();
 		}
-		return rois.length;
+		return bytes.toByteArray();
 	}
 
 	/** An instance of {@code c} whose constructors did not run (fields zero/null). */

@@ -6,6 +6,8 @@ import ij.macro.Interpreter;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.UnsupportedEncodingException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,6 +26,12 @@ public final class MacroRunner {
 		public boolean exited;
 		/** ImageJ's own error report (message, line, the line's tokens with the failing one marked). */
 		public String report;
+		/**
+		 * Values of the macro's {@code #@output} parameters, by name: Long (integer types), Double,
+		 * Boolean, String, ImagePlus (image types: the image whose ID or title the variable holds),
+		 * null when the macro never set the variable.
+		 */
+		public final Map<String, Object> outputs = new LinkedHashMap<String, Object>();
 	}
 
 	private static final Pattern IN_LINE = Pattern.compile("in line (\\d+)");
@@ -31,10 +39,60 @@ public final class MacroRunner {
 	private MacroRunner() {
 	}
 
+	/**
+	 * Run a macro with SciJava script parameters ({@code #@} lines, see {@link MacroParameters}):
+	 * {@code params} gives input values as text; outputs come back in {@link Outcome#outputs}.
+	 *
+	 * @throws IllegalArgumentException before the macro starts, naming a missing or invalid parameter
+	 */
+	public static synchronized Outcome run(String code, String arg, Map<String, ?> params) {
+		MacroParameters.Prepared prepared = MacroParameters.prepare(code, params);
+		Outcome out = run(prepared.code, arg);
+		for (MacroParameters.Param p : prepared.outputs())
+			out.outputs.put(p.name, output(p, lastInterpreter));
+		return out;
+	}
+
+	private static Interpreter lastInterpreter;
+
+	private static Object output(MacroParameters.Param p, Interpreter interp) {
+		if (interp == null)
+			return null;
+		String name = p.name;
+		String text = interp.getVariableAsString(name);
+		boolean defined = false;
+		for (String v : interp.getVariableNames() == null ? new String[0] : interp.getVariableNames())
+			defined |= v.equals(name);
+		if (!defined || text == null)
+			return null;
+		String t = p.simpleType().toLowerCase(java.util.Locale.ROOT);
+		try {
+			if (t.equals("int") || t.equals("integer") || t.equals("long") || t.equals("short") || t.equals("byte"))
+				return Long.valueOf(Math.round(Double.parseDouble(text)));
+			if (t.equals("float") || t.equals("double") || t.equals("number"))
+				return Double.valueOf(text);
+			if (t.equals("boolean"))
+				return Boolean.valueOf(text.equals("true") || (!text.equals("false") && Double.parseDouble(text) != 0));
+		} catch (NumberFormatException e) {
+			return text;
+		}
+		if (t.equals("imageplus") || t.equals("dataset") || t.equals("imgplus")) {
+			ij.ImagePlus imp = null;
+			try {
+				imp = ij.WindowManager.getImage((int) Double.parseDouble(text));
+			} catch (NumberFormatException e) {
+				imp = ij.WindowManager.getImage(text);
+			}
+			return imp;
+		}
+		return text;
+	}
+
 	public static synchronized Outcome run(String code, String arg) {
 		Outcome out = new Outcome();
 		Bridge.clearError();
 		Interpreter interp = new Interpreter();
+		lastInterpreter = interp;
 		Thread thread = Thread.currentThread();
 		String name = thread.getName();
 		// ImageJ treats a thread as a macro thread (Macro.getOptions) only when its name says so.
