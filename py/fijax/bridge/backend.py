@@ -119,6 +119,10 @@ class Backend:
         self._init_commands()
         for label in commands.load_all():
             self._register_label(label)
+        Menus = jpype.JClass("ij.Menus")
+        for label in commands.compat_commands():
+            if Menus.getCommands().get(label) is None:  # a real Bio-Formats (Fiji) wins
+                self._register_label(label)
         commands._on_register.append(self._register_label)
 
     def _init_commands(self) -> None:

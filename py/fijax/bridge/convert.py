@@ -89,6 +89,10 @@ def to_imageplus(image: Image):
         pixels = JArray(int(width) * int(height))
         _typed_buffer(plane, prim).get(pixels)
         stack.addSlice(None, pixels)
+    names = (image.metadata or {}).get("channel_names")
+    if names and len(names) == c:  # Bio-Formats shows channel names as slice labels
+        for n in range(int(c) * int(z) * int(t)):
+            stack.setSliceLabel(str(names[n % int(c)]), n + 1)
     imp = ImagePlus(image.title, stack)
     imp.setDimensions(int(c), int(z), int(t))
     if c * z * t > 1 and (c > 1 or (z > 1 and t > 1)):
@@ -205,4 +209,10 @@ def from_imageplus(imp, title: str | None = None) -> Image:
         pixel_size = (float(cal.pixelDepth), float(cal.pixelHeight), float(cal.pixelWidth))
     else:
         unit = None
-    return Image(data=data, axes=axes, title=title or str(imp.getTitle()), pixel_size=pixel_size, unit=unit)
+    metadata = {}
+    if c > 1 and bits != 24:  # channel names as Bio-Formats (and fijax) store them: slice labels
+        labels = [stack.getSliceLabel(i + 1) for i in range(c)]
+        if all(label is not None and str(label).strip() and "\n" not in str(label) for label in labels):
+            metadata["channel_names"] = [str(label) for label in labels]
+    return Image(data=data, axes=axes, title=title or str(imp.getTitle()), pixel_size=pixel_size, unit=unit,
+                 metadata=metadata)

@@ -182,13 +182,17 @@ class MacroCommand:
 
 
 _COMMANDS: dict[str, MacroCommand] = {}
+#: Stand-ins for well-known commands a plain ImageJ lacks (the Bio-Formats Importer): served in
+#: fijax's own JVM only, never listed in plugins.config (a desktop Fiji has the real ones).
+_COMPAT: dict[str, MacroCommand] = {}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
 _loaded = False
 
 
 def macro_command(label: str, *, inputs: Mapping[str, str] | tuple[str, ...] = ("image",),
                   optional_inputs: tuple[str, ...] = (), required: tuple[str, ...] = (),
-                  summary: str = "", op: str | None = None) -> Callable[[CommandFunc], CommandFunc]:
+                  summary: str = "", op: str | None = None,
+                  compat: bool = False) -> Callable[[CommandFunc], CommandFunc]:
     """Register ``func`` as the macro command ``label`` (decorator).
 
     Parameters
@@ -207,8 +211,11 @@ def macro_command(label: str, *, inputs: Mapping[str, str] | tuple[str, ...] = (
         One line describing the command.
     op : str, optional
         Name of the operation the command adapts (for documentation).
+    compat : bool
+        ``label`` is a well-known command of another plugin (e.g. ``"Bio-Formats Importer"``) that
+        fijax serves in its own headless ImageJ; kept apart from the FiJAX commands.
     """
-    if not label.startswith("FiJAX "):
+    if not compat and not label.startswith("FiJAX "):
         raise ValueError(f"command labels start with 'FiJAX ': {label!r}")
     mapping = dict(inputs) if isinstance(inputs, Mapping) else {k: k for k in inputs}
     for key in [*mapping, *required]:
@@ -216,11 +223,13 @@ def macro_command(label: str, *, inputs: Mapping[str, str] | tuple[str, ...] = (
             raise ValueError(f"option keys are lowercase: {key!r}")
 
     def register(func: CommandFunc) -> CommandFunc:
-        if label in _COMMANDS and _COMMANDS[label].func is not func:
+        table = _COMPAT if compat else _COMMANDS
+        if label in table and table[label].func is not func:
             raise RuntimeError(f"macro command {label!r} registered twice")
-        _COMMANDS[label] = MacroCommand(label, func, mapping, tuple(optional_inputs), tuple(required),
-                                        summary or (func.__doc__ or "").strip().split("\n")[0], op)
-        _notify_registered(label)
+        table[label] = MacroCommand(label, func, mapping, tuple(optional_inputs), tuple(required),
+                                    summary or (func.__doc__ or "").strip().split("\n")[0], op)
+        if not compat:
+            _notify_registered(label)
         return func
 
     return register
@@ -281,9 +290,17 @@ def load_all() -> dict[str, MacroCommand]:
     return dict(_COMMANDS)
 
 
+def compat_commands() -> dict[str, MacroCommand]:
+    """The stand-in commands (``compat=True``), e.g. the Bio-Formats Importer fijax serves."""
+    load_all()
+    return dict(_COMPAT)
+
+
 def get(label: str) -> MacroCommand:
     """Return the command ``label``; :class:`NotFoundError` names the known ones."""
     table = load_all()
+    if label in _COMPAT:
+        return _COMPAT[label]
     if label not in table:
         raise NotFoundError(f"unknown FiJAX command {label!r}; known: {', '.join(sorted(table))}")
     return table[label]

@@ -124,6 +124,19 @@ public final class HeadlessFixes {
 				+ "(fijax macro FILE --param input=PATH)";
 	}
 
+	/**
+	 * {@code Opener.open(path)} and {@code Opener.openImage(path)} open OME-TIFF, OME-Zarr, CZI, ND2
+	 * and LIF files through fijax ({@link ExtraFiles}) when fijax serves this JVM.
+	 */
+	public static void patchOpener(CtClass opener) throws Exception {
+		CtClass string = opener.getClassPool().get("java.lang.String");
+		opener.getDeclaredMethod("open", new CtClass[] {string}).insertBefore(
+				"if (fijax.ij.ExtraFiles.handles($1)) { ij.ImagePlus fijaxImp = fijax.ij.ExtraFiles.open($1);"
+				+ " fijaxImp.show(); return; }");
+		opener.getDeclaredMethod("openImage", new CtClass[] {string}).insertBefore(
+				"if (fijax.ij.ExtraFiles.handles($1)) return fijax.ij.ExtraFiles.open($1);");
+	}
+
 	/** Replace each {@code new RoiManager(...)} in {@code cls} by a window-less one when headless. */
 	public static void replaceNewRoiManager(CtClass cls) throws CannotCompileException {
 		cls.instrument(new ExprEditor() {

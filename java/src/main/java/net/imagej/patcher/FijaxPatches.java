@@ -23,6 +23,7 @@ public final class FijaxPatches implements LegacyInjector.Callback {
 			CtClass functions = hacker.getClass("ij.macro.Functions");
 			HeadlessFixes.patchTables(hacker.getClass("ij.measure.ResultsTable"), functions);
 			HeadlessFixes.patchDialogs(functions);
+			HeadlessFixes.patchOpener(hacker.getClass("ij.io.Opener"));
 		} catch (Exception e) {
 			throw new IllegalStateException("fijax headless patches failed: " + e, e);
 		}
