@@ -77,13 +77,16 @@ class BatchReport:
 
 
 def _find_inputs(in_dir: Path, pattern: str) -> list[Path]:
-    files = sorted(p for p in in_dir.rglob(pattern) if p.is_file() and not p.name.startswith("."))
+    # OME-Zarr images are folders; files inside one are not inputs of their own.
+    files = sorted(p for p in in_dir.rglob(pattern)
+                   if (p.is_file() or (p.is_dir() and p.name.lower().endswith(".zarr")))
+                   and not p.name.startswith(".") and not any(q.name.lower().endswith(".zarr") for q in p.parents))
     return [p.relative_to(in_dir) for p in files]
 
 
 def _stem(rel: Path) -> Path:
     name = rel.name
-    for ext in (".ome.tiff", ".ome.tif", ".tiff", ".tif"):
+    for ext in (".ome.tiff", ".ome.tif", ".ome.zarr", ".zarr", ".tiff", ".tif"):
         if name.lower().endswith(ext):
             return rel.with_name(name[: -len(ext)])
     return rel.with_suffix("")
@@ -109,7 +112,8 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
     """
     t0 = time.perf_counter()
     try:
-        from fijax.io import read_tiff, write_tiff
+        from fijax.io import write_tiff
+        from fijax.io.microscopy import read_image
         from fijax.io.names import safe_name
         from fijax.ops import OpContext, get
         from fijax.registry.jobs import jsonable
@@ -119,7 +123,7 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
         op = get(op_name)
         out = Path(out_dir)
         stem = _stem(Path(rel))
-        inputs = {key: read_tiff(path) for key, path in paths.items()}
+        inputs = {key: read_image(path) for key, path in paths.items()}
         folder = out / stem.with_name(stem.name + ".artifacts") if artifacts else None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)

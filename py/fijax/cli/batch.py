@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="one option (VALUE parsed as JSON when possible); repeatable")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster on this machine)")
     p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: CPU count, at most 8)")
-    p.add_argument("--pattern", default="*.tif*", help="file pattern, searched recursively (default *.tif*)")
+    p.add_argument("--pattern", default="*.tif*", help="file pattern, searched recursively (default *.tif*; e.g. '*.czi', '*.ome.zarr')")
     p.add_argument("--overwrite", action="store_true", help="redo files that already have outputs")
     p.add_argument("--no-artifacts", action="store_true",
                    help="no per-file artifact folders (QC: CSV, maps, panels): values and tables only, faster")

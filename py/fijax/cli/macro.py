@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="macro file (.ijm)")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH",
-                   help="open the TIFF at PATH as an image titled NAME (repeatable)")
+                   help="open the image file at PATH (TIFF, OME-TIFF, OME-Zarr, CZI, ND2, LIF) titled NAME (repeatable)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                    help="value of a #@ script parameter of the macro (repeatable)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -65,14 +65,15 @@ def results_csv(rows: list[dict]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from fijax.cli.script import parse_params
-    from fijax.io import atomic_write_text, read_tiff
+    from fijax.io import atomic_write_text
+    from fijax.io.microscopy import read_image
 
     macro = Path(args.file)
     if not macro.is_file():
         raise InputError(f"macro file not found: {macro}")
     code = macro.read_text(encoding="utf-8")
     # Read every input before the JVM starts: bad files fail fast with a clear message.
-    inputs = {name: read_tiff(path, title=name) for name, path in parse_inputs(args.input).items()}
+    inputs = {name: read_image(path, title=name) for name, path in parse_inputs(args.input).items()}
 
     from fijax.bridge import imagej
 

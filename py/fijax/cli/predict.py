@@ -41,13 +41,14 @@ def run(args: argparse.Namespace) -> int:
     """Predict every input; print one JSON line per written file."""
     from fijax import ops
     from fijax.errors import InputError
-    from fijax.io import read_tiff, write_tiff
+    from fijax.io.microscopy import kind_of, read_image, write_image
     from fijax.ops.train import collect_tiffs
 
     files = collect_tiffs(args.inputs)
     out = Path(args.out)
-    single = len(files) == 1 and out.suffix.lower() in (".tif", ".tiff")
-    if not single and out.suffix.lower() in (".tif", ".tiff"):
+    as_file = kind_of(out) in (".tif", ".ome.tif", ".ome.tiff", ".ome.zarr")
+    single = len(files) == 1 and as_file
+    if not single and as_file:
         raise InputError(f"{len(files)} inputs need --out to be a folder, not {out.name}")
     options = {"model": args.model, "samples": args.samples, "memory_mb": args.memory_mb, "seed": args.seed,
                "check": args.check}
@@ -61,20 +62,22 @@ def run(args: argparse.Namespace) -> int:
     op = ops.get("predict")
     checks = []
     for f in files:
-        result = op({"image": read_tiff(f, title=f.stem)}, options)
+        stem = f.name[:-len(kind_of(f))] or f.stem
+        result = op({"image": read_image(f, title=stem)}, options)
         if args.check:
             v = result.values
-            checks.append({"image": f.stem, "model": v["model"], "domain_score": v["domain_score"],
+            checks.append({"image": stem, "model": v["model"], "domain_score": v["domain_score"],
                            "in_domain": v["in_domain"], "threshold": v["domain_threshold"],
                            "windows": v["domain_windows"]})
-        base = out if single else out / f"{f.stem}.tif"
+        base = out if single else out / f"{stem}.tif"
         for i, (name, image) in enumerate(result.images.items()):
             # the first image is the main output (prediction; labels of segmentation models)
-            path = base if i == 0 else base.with_name(f"{base.stem}_{name}{base.suffix}")
-            write_tiff(path, image)
+            kind = kind_of(base)
+            path = base if i == 0 else base.with_name(f"{base.name[:-len(kind)]}_{name}{kind}")
+            write_image(path, image)
             print(json.dumps({"input": str(f), "output": str(path), "kind": name, "model": result.values["model"]}))
         if result.table:  # segmentation: one row per object
-            path = base.with_name(f"{base.stem}_objects.csv")
+            path = base.with_name(f"{base.name[:-len(kind_of(base))]}_objects.csv")
             _write_csv(path, result.table)
             print(json.dumps({"input": str(f), "output": str(path), "kind": "objects", "model": result.values["model"]}))
     if checks:

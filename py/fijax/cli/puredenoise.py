@@ -29,15 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read ``IN``, run the ``puredenoise`` operation, write ``--out`` atomically; print the parameters used."""
     from fijax import ops
-    from fijax.io import read_tiff, write_tiff
+    from fijax.io.microscopy import read_image, write_image
 
-    image = read_tiff(args.input)
+    image = read_image(args.input)
     options = {"cycle_spins": args.cycle_spins, "frames": args.frames, "alpha": args.alpha, "delta": args.delta,
                "sigma": args.sigma, "estimation": args.estimation, "seed": args.seed,
                "plugin_compat": args.plugin_compat}
     result = ops.get("puredenoise")({"image": image}, options)
     (out,) = result.images.values()
-    write_tiff(args.out, out)
+    write_image(args.out, out)
     first = result.table[0] if result.table else {}
     print(json.dumps({"output": str(args.out), **result.values,
                       **{k: first.get(k) for k in ("alpha", "delta", "sigma")}}))

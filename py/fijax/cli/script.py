@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="script file (.groovy, .js, .bsh; .ijm runs as a macro)")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH",
-                   help="open the TIFF at PATH as an image titled NAME (repeatable)")
+                   help="open the image file at PATH (TIFF, OME-TIFF, OME-Zarr, CZI, ND2, LIF) titled NAME (repeatable)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="value of a #@ parameter or script variable (repeatable)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -48,7 +48,8 @@ def parse_params(specs: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from fijax.bridge.scripts import language_of
     from fijax.cli.macro import parse_inputs, save_result
-    from fijax.io import atomic_write_text, read_tiff
+    from fijax.io import atomic_write_text
+    from fijax.io.microscopy import read_image
 
     script = Path(args.file)
     if not script.is_file():
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     code = script.read_text(encoding="utf-8")
     params = parse_params(args.param)
     # Read every input before the JVM starts: bad files fail fast with a clear message.
-    inputs = {name: read_tiff(path, title=name) for name, path in parse_inputs(args.input).items()}
+    inputs = {name: read_image(path, title=name) for name, path in parse_inputs(args.input).items()}
 
     from fijax.bridge import imagej
     from fijax.bridge.scripts import run_script

@@ -55,14 +55,22 @@ class TrainOptions(pydantic.BaseModel):
 
 
 def collect_tiffs(paths: list[str]) -> list[Path]:
-    """Expand files and folders (``*.tif``/``*.tiff``, sorted) into a list of TIFF files."""
+    """Expand files and folders into a sorted list of image files.
+
+    A folder gives its TIFF files and the other files :func:`fijax.io.microscopy.read_image` reads
+    (OME-TIFF, CZI, ND2, LIF, OME-Zarr folders); an OME-Zarr folder given itself is one image.
+    """
+    from fijax.io.microscopy import is_supported
+
     out: list[Path] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            found = sorted(q for q in path.iterdir() if q.suffix.lower() in (".tif", ".tiff"))
+        if path.is_dir() and path.name.lower().endswith(".zarr"):
+            out.append(path)
+        elif path.is_dir():
+            found = sorted(q for q in path.iterdir() if is_supported(q) and not q.name.startswith("."))
             if not found:
-                raise InputError(f"no TIFF files in folder {path}")
+                raise InputError(f"no image files (TIFF, OME-TIFF, OME-Zarr, CZI, ND2, LIF) in folder {path}")
             out.extend(found)
         elif path.is_file():
             out.append(path)
@@ -97,19 +105,19 @@ def resolve_config(options: TrainOptions, sources: list[Image]):
 def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext) -> OpResult:
     """Train and register; values carry the model reference, table the per-epoch log."""
     from fijax.engine.train import train
-    from fijax.io import read_tiff
     from fijax.io.hashing import sha256_file
+    from fijax.io.microscopy import read_image
 
     files: dict[str, str] = {}
     sources: list[Image] = [inputs["source"]] if "source" in inputs else []
     targets: list[Image] = [inputs["target"]] if "target" in inputs else []
     if options.source_paths:
         for p in collect_tiffs(options.source_paths):
-            sources.append(read_tiff(p))
+            sources.append(read_image(p))
             files[str(p)] = sha256_file(p)
     if options.target_paths:
         for p in collect_tiffs(options.target_paths):
-            targets.append(read_tiff(p))
+            targets.append(read_image(p))
             files[str(p)] = sha256_file(p)
     if not sources and not options.resume:
         raise InputError("train needs source images (input 'source' or source_paths)")
