@@ -26,14 +26,35 @@ def pad_widths(n: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def pad_frames(stack: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice]]:
-    """Mirror-pad (half-sample symmetric) the last two axes to multiples of 16.
+def bucket_side(n: int) -> int:
+    """Return the padded side of a frame side ``n`` when shapes are bucketed.
 
-    Returns the padded array and the slices that crop it back.
+    Multiples of 16 up to 128, then ``{8, 10, 12, 14} * 2**k`` (128, 160, 192, 224, 256, 320,
+    ...): at most 25 % padding per axis, and a handful of compiled programs for all the sizes a
+    microscope produces instead of one per multiple of 16.
+    """
+    base = n + (-n) % BLOCK
+    if base <= 128:
+        return base
+    k = (base - 1).bit_length() - 4  # 8 * 2**k < base <= 16 * 2**k
+    for m in (8, 10, 12, 14, 16):
+        if m << k >= base:
+            return m << k
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def pad_frames(stack: np.ndarray, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Mirror-pad (half-sample symmetric) the last two axes, centred.
+
+    To ``shape`` when given (each side at least the frame's), else to the next multiples of 16
+    (the plugin's rule). Returns the padded array and the slices that crop it back.
     """
     ny, nx = stack.shape[-2:]
-    (py0, py1), (px0, px1) = pad_widths(ny), pad_widths(nx)
-    widths = [(0, 0)] * (stack.ndim - 2) + [(py0, py1), (px0, px1)]
+    ty, tx = shape if shape is not None else (ny + (-ny) % BLOCK, nx + (-nx) % BLOCK)
+    if ty < ny or tx < nx:
+        raise InputError(f"cannot pad a {ny}x{nx} frame to {ty}x{tx}")
+    py0, px0 = (ty - ny) // 2, (tx - nx) // 2
+    widths = [(0, 0)] * (stack.ndim - 2) + [(py0, ty - ny - py0), (px0, tx - nx - px0)]
     padded = np.pad(stack, widths, mode="symmetric")
     return padded, (slice(py0, py0 + ny), slice(px0, px0 + nx))
 

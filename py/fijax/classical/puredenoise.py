@@ -22,9 +22,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fijax.classical.haar import analysis_level, level_axes, level_counts, pad_frames, synthesis_level
+from fijax.classical import haar
+from fijax.classical.haar import (
+    analysis_level,
+    bucket_side,
+    level_axes,
+    level_counts,
+    pad_frames,
+    synthesis_level,
+)
+from fijax.compile_cache import exported_kernel
 from fijax.errors import InputError
 
+#: Files whose contents define the compiled kernel (key of its on-disk cache entries).
+_SOURCES = (__file__, haar.__file__)
 #: Subbands (and coarse lowpasses) with fewer coefficients are left unchanged (plugin rule).
 MIN_COEFFS = 256
 #: Pole of the symmetric first-order recursive filter; three passes make a Gaussian of std 1.
@@ -144,21 +155,26 @@ def _pure_system(d: jnp.ndarray, s: jnp.ndarray, p: jnp.ndarray, var: jnp.ndarra
         return phis.reshape((6 * n_frames,) + d0.shape)
 
     d0, s0 = d[c0], s[c0]
-    ones = jnp.ones_like(d0)
-    zeros = jnp.zeros_like(d0)
     phi = features(d0, s0)
     n = d0.size
     flat = phi.reshape(phi.shape[0], -1)
     m = flat @ flat.T / n
 
-    def at(dv: jnp.ndarray, sv: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-        # value, and the exact diagonal derivatives along d0 and s0 (features are elementwise in d0, s0)
-        val, dd_ = jax.jvp(features, (dv, sv), (ones, zeros))
-        _, ds_ = jax.jvp(features, (dv, sv), (zeros, ones))
-        return val, dd_, ds_
+    # Values at the two points (d0 -/+ 1, s0 - 1) and their exact diagonal derivatives along d0 and
+    # s0 (the features are elementwise in d0, s0): one trace of ``features`` under vmap, not four,
+    # which keeps the compiled program (and its compile time) small.
+    ones, zeros = jnp.ones_like(d0), jnp.zeros_like(d0)
+    tangents = (jnp.stack([ones, zeros]), jnp.stack([zeros, ones]))
 
-    f_m, dd_m, ds_m = at(d0 - 1, s0 - 1)
-    f_p, dd_p, ds_p = at(d0 + 1, s0 - 1)
+    def at(dv: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        def along(td: jnp.ndarray, ts: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+            return jax.jvp(features, (dv, s0 - 1), (td, ts))
+
+        val, der = jax.vmap(along)(*tangents)
+        return val[0], der
+
+    f, der = jax.vmap(at)(jnp.stack([d0 - 1, d0 + 1]))
+    (f_m, f_p), (dd_m, dd_p), (ds_m, ds_p) = f, der[:, 0], der[:, 1]
     terms = (0.5 * d0 * (f_m + f_p) + 0.5 * s0 * (f_m - f_p)
              - 0.5 * var[c0] * (dd_m + dd_p + ds_m - ds_p))
     c = jnp.mean(terms.reshape(terms.shape[0], -1), axis=1)
@@ -221,20 +237,27 @@ def _denoise_window(win: jnp.ndarray, s2: jnp.ndarray, *, c0: int | jnp.ndarray,
     return rec
 
 
-@functools.partial(jax.jit, static_argnames=("jy", "jx", "plugin_compat"))
-def _denoise_spun(win: jnp.ndarray, s2: jnp.ndarray, shifts: jnp.ndarray, c0: jnp.ndarray, *, jy: int, jx: int,
-                  plugin_compat: bool) -> jnp.ndarray:
-    """Average of :func:`_denoise_window` over circular shifts ``shifts`` (S, 2).
+#: Rows of the shift table given to the kernel: the most cycle spins allowed.
+MAX_SPINS = 10
 
-    ``c0`` is traced (not static): one compilation serves every position in a window.
+
+@functools.partial(jax.jit, static_argnames=("jy", "jx", "plugin_compat"))
+def _denoise_spun(win: jnp.ndarray, s2: jnp.ndarray, shifts: jnp.ndarray, n_spins: jnp.ndarray, c0: jnp.ndarray, *,
+                  jy: int, jx: int, plugin_compat: bool) -> jnp.ndarray:
+    """Average of :func:`_denoise_window` over the first ``n_spins`` circular shifts of ``shifts`` (S, 2).
+
+    ``n_spins`` and ``c0`` are traced (not static): one compilation serves every number of
+    cycle spins and every position in a window; the spins are a loop, not unrolled copies.
     """
 
-    def one(shift: jnp.ndarray) -> jnp.ndarray:
+    def body(i: jnp.ndarray, acc: jnp.ndarray) -> jnp.ndarray:
+        shift = shifts[i]
         rolled = jnp.roll(win, (shift[0], shift[1]), axis=(-2, -1))
         out = _denoise_window(rolled, s2, c0=c0, jy=jy, jx=jx, plugin_compat=plugin_compat)
-        return jnp.roll(out, (-shift[0], -shift[1]), axis=(-2, -1))
+        return acc + jnp.roll(out, (-shift[0], -shift[1]), axis=(-2, -1))
 
-    return jax.lax.map(one, shifts).mean(axis=0)
+    total = jax.lax.fori_loop(0, n_spins, body, jnp.zeros(win.shape[1:], win.dtype))
+    return total / n_spins
 
 
 def _as_frames(image: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -278,7 +301,7 @@ def cycle_shifts(cycle_spins: int, ny: int, nx: int, seed: int) -> np.ndarray:
 def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alpha: float | Sequence[float] | None = None,
                 delta: float | Sequence[float] | None = None, sigma: float | Sequence[float] | None = None,
                 estimation: str = "global", seed: int = 0, plugin_compat: bool = False,
-                return_params: bool = False,
+                return_params: bool = False, bucket: bool = True,
                 on_frame: Callable[[int, int], None] | None = None) -> np.ndarray | tuple[np.ndarray, dict]:
     """Denoise a 2D image or a stack of frames corrupted by mixed Poisson-Gaussian noise (PURE-LET).
 
@@ -305,6 +328,14 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         plugin does; derivatives stay exact.
     return_params : bool
         Also return a dict of the noise parameters used (per frame) and the levels.
+    bucket : bool
+        Pad frames to one of a few bucketed sizes (:func:`fijax.classical.haar.bucket_side`, at
+        most 25 % per axis) rather than to the next multiple of 16, so that images of many sizes
+        share one compiled program (compiled once, then loaded from the persistent cache). Sides
+        that are already bucket sizes (e.g. 256, 512, 1024) are unchanged; for others the
+        estimate differs from the unbucketed one by far less than the noise (the extra margin is
+        mirrored image; tested within 0.15 dB PSNR, measured +0.08 dB at 300x270). ``False``
+        follows the plugin's padding.
     on_frame : callable, optional
         Called as ``on_frame(done, total)`` before each frame (progress; it may raise to cancel).
 
@@ -346,25 +377,30 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         raise InputError(f"sigma (Gaussian noise std) must be >= 0, got {sigma!r}")
 
     norm = (data - dl[:, None, None]) / a[:, None, None]
-    padded, crop = pad_frames(norm)
+    ny0, nx0 = norm.shape[-2:]
+    padded, crop = pad_frames(norm, (bucket_side(ny0), bucket_side(nx0)) if bucket else None)
     ny, nx = padded.shape[-2:]
     jy, jx = level_counts(ny, nx)
     s2 = (sg / a) ** 2
     shifts = cycle_shifts(cycle_spins, ny, nx, seed)
     half = (frames - 1) // 2
     out = np.empty_like(norm)
+    statics = {"jy": jy, "jx": jx, "plugin_compat": bool(plugin_compat)}
     with jax.enable_x64(True):
-        shifts_j = jnp.asarray(shifts)
+        table = np.zeros((MAX_SPINS, 2), np.int32)
+        table[:cycle_spins] = shifts
+        shifts_j = jnp.asarray(table)
         for z in range(nz):
             if on_frame is not None:
                 on_frame(z, nz)
             lo, hi = (0, nz - 1) if frames >= nz else (max(0, z - half), min(nz - 1, z + half))
-            win = jnp.asarray(padded[lo:hi + 1])
-            res = _denoise_spun(win, jnp.asarray(s2[lo:hi + 1]), shifts_j, jnp.asarray(z - lo), jy=jy, jx=jx,
-                                plugin_compat=plugin_compat)
-            out[z] = np.asarray(res)[crop]
+            args = (jnp.asarray(padded[lo:hi + 1]), jnp.asarray(s2[lo:hi + 1]), shifts_j,
+                    jnp.asarray(cycle_spins), jnp.asarray(z - lo))
+            # the traced program is kept on disk too: later processes skip tracing and compiling
+            kernel = exported_kernel("puredenoise", _denoise_spun, args, statics, _SOURCES)
+            out[z] = np.asarray(kernel(*args))[crop]
     result = (out * a[:, None, None] + dl[:, None, None]).astype(np.float32).reshape(shape)
     if return_params:
         return result, {"alpha": a.tolist(), "delta": dl.tolist(), "sigma": sg.tolist(),
-                        "levels": (jy, jx), "shifts": shifts.tolist()}
+                        "levels": (jy, jx), "padded": (ny, nx), "shifts": shifts.tolist()}
     return result

@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 
 import pydantic
 
+from fijax import compile_cache
 from fijax.errors import CancelledError, InputError, NotFoundError
 from fijax.io.image import Image
 
@@ -101,6 +103,8 @@ class Operation:
         unknown = [n for n in inputs if n not in self.inputs + self.optional_inputs]
         if unknown:
             raise InputError(f"{self.name!r} takes no input image(s) named: {', '.join(unknown)}")
+        # every face (CLI, server, macros, batch workers) runs operations: compiled kernels persist
+        compile_cache.enable()
         return self.func(inputs, self.parse_options(options), ctx or OpContext())
 
 
@@ -131,7 +135,16 @@ def load_all() -> dict[str, Operation]:
 
 
 def get(name: str) -> Operation:
-    """Return the operation ``name``; raise :class:`NotFoundError` naming the known ones."""
+    """Return the operation ``name``; raise :class:`NotFoundError` naming the known ones.
+
+    Imports only the module named like the operation when there is one (a CLI call then
+    imports what it uses, not every operation's libraries), else all of them.
+    """
+    if name not in _REGISTRY and isinstance(name, str) and name.isidentifier() and not name.startswith("_"):
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            importlib.import_module(f"{__name__}.{name}")
+    if name in _REGISTRY:
+        return _REGISTRY[name]
     table = load_all()
     if name not in table:
         raise NotFoundError(f"unknown operation {name!r}; known: {', '.join(sorted(table))}")

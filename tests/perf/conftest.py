@@ -1,0 +1,13 @@
+"""Performance-machinery tests (compilation cache, shape buckets): every test gets a private fijax home."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path, monkeypatch):
+    """Every test gets its own FIJAX_HOME, so nothing touches ~/.fijax."""
+    monkeypatch.setenv("FIJAX_HOME", str(tmp_path / "fijax_home"))
+    monkeypatch.delenv("FIJAX_COMPILE_CACHE", raising=False)
+    monkeypatch.delenv("FIJAX_COMPILE_CACHE_MAX", raising=False)
