@@ -25,7 +25,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "py" / "fijax"
 #: Floors from the ground up. A module belongs to the floor of its longest listed prefix.
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("fijax", "fijax.errors", "fijax.paths", "fijax.versions")),
-    ("io", ("fijax.io",)),
+    ("io", ("fijax.io", "fijax.compile_cache")),
     ("core", ("fijax.classical", "fijax.qc", "fijax.registry")),
     ("engine", ("fijax.engine",)),
     ("services", ("fijax.data", "fijax.report")),
