@@ -97,6 +97,11 @@ def to_imageplus(image: Image):
     imp.setDimensions(int(c), int(z), int(t))
     if c * z * t > 1 and (c > 1 or (z > 1 and t > 1)):
         imp.setOpenAsHyperStack(True)
+    if c > 1:
+        # Multi-channel images are CompositeImages in ImageJ (as TIFF and Bio-Formats open them):
+        # "Split Channels", "Channels Tool", Stack.setDisplayMode need one, and a 2-D multi-channel
+        # ImagePlus is not even a hyperstack (3 dimensions).
+        imp = jpype.JClass("ij.CompositeImage")(imp, jpype.JClass("ij.CompositeImage").COLOR)
     cal = imp.getCalibration()
     if image.pixel_size is not None:
         pz, py, px = (float(v) for v in image.pixel_size)
