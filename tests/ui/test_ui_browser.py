@@ -37,8 +37,17 @@ def job_id_of(page) -> str:
 
 
 def wait_state(page, states: tuple[str, ...], timeout: float = 60_000) -> str:
-    page.wait_for_function("(states) => states.includes(document.getElementById('job-state').textContent.trim())",
-                           arg=list(states), timeout=timeout)
+    """Wait until the job page shows one of ``states``.
+
+    For final states, wait for the page rendered by the server after the job ended (the page
+    reloads on the stream's ``end`` event; its ``data-state`` is the server's), not only for the
+    live text, so the result sections are there.
+    """
+    final = all(s in ("succeeded", "failed", "cancelled", "timeout", "interrupted") for s in states)
+    probe = ("document.getElementById('job-status').dataset.state" if final
+             else "document.getElementById('job-state').textContent.trim()")
+    page.wait_for_function(f"(states) => states.includes({probe})", arg=list(states), timeout=timeout)
+    page.wait_for_load_state()
     return page.locator("#job-state").inner_text().strip()
 
 
