@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import numpy as np
 import pytest
 import tifffile
@@ -120,3 +121,18 @@ def test_previews_of_a_qc_job(ui_server):
         assert api.get("/ui/jobs/not-a-job").status_code == 404
         assert api.get("/ui/models/nope/1").status_code == 404
         assert api.get("/ui/jobs", params={"state": "bogus"}).status_code == 400
+        # artifacts shown in the browser: inline, sandboxed; only kinds a browser shows, only inside the job
+        r = api.get(f"/ui/jobs/{job['id']}/view/metrics.csv")
+        assert r.status_code == 200 and r.headers["content-disposition"].startswith("inline")
+        assert r.headers["content-security-policy"].startswith("sandbox") and r.text.startswith("file,")
+        assert api.get(f"/ui/jobs/{job['id']}/view/{tif}").status_code == 400
+        assert api.get(f"/ui/jobs/{job['id']}/view/..%2Fjob.json").status_code in (400, 404)
+        assert api.get(f"/ui/jobs/{job['id']}/view/missing.html").status_code == 404
+    # seen through a browser session, a job's files are sandboxed (no scripts, opaque origin)
+    with httpx.Client(base_url=ui_server.url, timeout=30) as browser:
+        assert browser.post("/ui/login", data={"token": ui_server.token},
+                            headers={"Origin": ui_server.url}).status_code == 303
+        r = browser.get(f"/jobs/{job['id']}/artifacts/metrics.csv")
+        assert r.status_code == 200 and r.headers["content-security-policy"].startswith("sandbox")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" not in browser.get(f"/jobs/{job['id']}").headers.get("content-security-policy", "")

@@ -165,6 +165,27 @@ def is_page(path: str) -> bool:
     return path == "/" or path.startswith(PAGE_PREFIX)
 
 
+def is_artifact(path: str) -> bool:
+    """A job's artifact download (files an operation or macro wrote, HTML included)."""
+    return path.startswith("/jobs/") and "/artifacts/" in path
+
+
+#: Artifacts opened in the browser (HTML reports) run in a sandbox: an opaque origin without scripts,
+#: so a file a job wrote can never act with the viewer's session.
+ARTIFACT_CSP = b"sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+def _sandboxed(send):
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k != b"content-security-policy"]
+            headers += [(b"content-security-policy", ARTIFACT_CSP), (b"x-content-type-options", b"nosniff")]
+            message = dict(message, headers=headers)
+        await send(message)
+
+    return wrapped
+
+
 def safe_next(value: str | None) -> str:
     """A redirect target after login: a path of this server's pages, never another site."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -235,7 +256,7 @@ class SessionMiddleware:
             await _send_simple(send, 403, [], b"missing or wrong CSRF token (X-CSRF-Token): reload the page")
             return
         scope = dict(_with_token(scope, self.token), **{"fijax.session": session})
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, _sandboxed(send) if is_artifact(path) else send)
 
     async def _login_from_url(self, scope, send, path: str, query: str) -> None:
         pairs = parse_qsl(query, keep_blank_values=True)

@@ -20,14 +20,14 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fijax import __version__
 from fijax.errors import InputError, NotFoundError
 from fijax.io.names import check_relative_path
 from fijax.registry.jobs import ACTIVE_STATES, RESUMABLE_STATES, TERMINAL_STATES, Job, check_job_id
-from fijax.server.ui.auth import SessionStore, safe_next
+from fijax.server.ui.auth import ARTIFACT_CSP, SessionStore, safe_next
 from fijax.server.ui.previews import tiff_preview_png
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +40,10 @@ CLASSICAL = (("gaussian", "Gaussian filter"), ("median", "Median filter"), ("pur
 MAX_PREVIEWS = 24
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".svg": "image/svg+xml"}
+#: Artifacts the pages show inline (``/ui/jobs/<id>/view/<path>``); anything else is downloaded.
+VIEW_TYPES = {".html": "text/html; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
+              ".txt": "text/plain; charset=utf-8", ".csv": "text/plain; charset=utf-8",
+              ".json": "application/json"}
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
@@ -116,8 +120,9 @@ def artifacts_of(job: Job) -> list[dict[str, Any]]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             rel = path.relative_to(root).as_posix()
+            suffix = path.suffix.lower()
             out.append({"path": rel, "size": path.stat().st_size, "url": f"/jobs/{job.id}/artifacts/{rel}",
-                        "suffix": path.suffix.lower()})
+                        "suffix": suffix, "view": f"/ui/jobs/{job.id}/view/{rel}" if suffix in VIEW_TYPES else None})
     return out
 
 
@@ -398,6 +403,24 @@ def make_router(sessions: SessionStore) -> APIRouter:
         except Exception as exc:  # noqa: BLE001 - an unreadable file is the file's problem, not a 500
             raise InputError(f"cannot draw a preview of {str(rel)!r}: {type(exc).__name__}: {exc}") from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @router.get("/ui/jobs/{job_id}/view/{path:path}")
+    def view_artifact(request: Request, job_id: str, path: str) -> Response:
+        """An artifact shown in the browser rather than downloaded (reports, figures, tables), sandboxed."""
+        from fijax.server.app import check_relative_path
+
+        job = get_job(request, job_id)
+        rel = check_relative_path(path)
+        root = (job.dir / "artifacts").resolve()
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise NotFoundError(f"job {job_id} has no artifact {path!r}")
+        media = VIEW_TYPES.get(target.suffix.lower())
+        if media is None:
+            raise InputError(f"{path!r} cannot be shown in the browser; download it from the job's artifacts")
+        return FileResponse(target, media_type=media, filename=target.name,
+                            content_disposition_type="inline", headers={"Content-Security-Policy": ARTIFACT_CSP.decode(),
+                                     "X-Content-Type-Options": "nosniff"})
 
     # -- models --------------------------------------------------------------------------------
     @router.get("/ui/models")

@@ -99,7 +99,7 @@ function initActions() {
           out.textContent = "";
           if (html) {
             const a = document.createElement("a");
-            a.href = html.url;
+            a.href = `/ui/jobs/${encodeURIComponent(job.id)}/view/${html.path}`;
             a.target = "_blank";
             a.rel = "noopener";
             a.id = "report-link";
