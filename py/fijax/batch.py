@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -34,27 +33,19 @@ from typing import Any
 from fijax.errors import InputError, NotFoundError
 from fijax.io.atomic import atomic_write_text
 
-#: Short names of the batch commands → operation names tried in order.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "qc": ("qc", "qc_restoration"),
-    "qc-labels": ("qc_labels",),
-    "predict": ("predict",),
-    "puredenoise": ("puredenoise",),
-}
-
 #: The input ``--in`` feeds, where it is not the operation's first input (QC: the predictions;
 #: the ground truth comes with ``--input gt=DIR``).
-PRIMARY_INPUT: dict[str, str] = {"qc": "prediction", "qc_labels": "prediction", "qc_restoration": "prediction"}
+PRIMARY_INPUT: dict[str, str] = {"qc": "prediction", "qc_labels": "prediction"}
 
 
 def resolve_operation(name: str, extra_modules: Sequence[str] = ()):
-    """The operation for a batch command or operation name (``qc`` → ``qc_restoration`` ...)."""
+    """The operation for a batch command or operation name (``qc-labels`` is the operation ``qc_labels``)."""
     from fijax import ops
     from fijax.server.worker import import_modules
 
     import_modules(list(extra_modules))
     table = ops.load_all()
-    for candidate in ALIASES.get(name, ()) + (name,):
+    for candidate in (name, name.replace("-", "_")):
         if candidate in table:
             return table[candidate]
     raise NotFoundError(f"no operation for batch command {name!r}; operations: {', '.join(sorted(table)) or 'none'}")
@@ -323,8 +314,3 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
         if own_cluster is not None:
             own_cluster.close()
     return rows
-
-
-def remove_outputs(out_dir: str | os.PathLike) -> None:
-    """Delete a batch's output folder (used by benchmarks between runs)."""
-    shutil.rmtree(out_dir, ignore_errors=True)

@@ -23,8 +23,6 @@ StarDist-like star-convex one) would be another :class:`~fijax.engine.tasks.Task
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from fijax.engine.watershed import SegParams, probabilities_to_labels, tune
 from fijax.errors import InputError
 from fijax.io.atomic import atomic_path, atomic_write_text
 from fijax.io.image import Image
+from fijax.io.table import csv_text
 
 #: IoU thresholds of the QC table and figure.
 QC_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))
@@ -148,12 +147,7 @@ def qc_matching(y_true: list[np.ndarray], y_pred: list[np.ndarray],
 def write_qc(folder: str | Path, rows: list[dict], title: str = "validation") -> dict[str, Path]:
     """Write ``qc_matching.csv`` and ``qc_f1.png`` (F1, precision, recall vs IoU threshold) atomically."""
     folder = Path(folder)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=QC_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for row in rows:
-        w.writerow(row)
-    csv_path = atomic_write_text(folder / "qc_matching.csv", buf.getvalue())
+    csv_path = atomic_write_text(folder / "qc_matching.csv", csv_text(rows, QC_FIELDS, extra=False))
     import matplotlib
 
     matplotlib.use("Agg")

@@ -17,8 +17,6 @@ than one local device the batch is sharded over all of them (data parallel).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import shutil
@@ -51,6 +49,7 @@ from fijax.errors import CancelledError, InputError
 from fijax.io.atomic import atomic_write_text
 from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.io.image import Image
+from fijax.io.table import csv_text
 from fijax.paths import fijax_home
 from fijax.registry.models import ModelRegistry, check_name
 from fijax.versions import jar_coordinates, library_versions
@@ -328,12 +327,7 @@ class _Engine:
 
 
 def _write_log(path: Path, history: list[dict]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for row in history:
-        w.writerow(row)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, csv_text(history, LOG_FIELDS, extra=False))
 
 
 def run_dir_for(name: str, root: Path | None = None) -> Path:

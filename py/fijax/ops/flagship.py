@@ -30,6 +30,7 @@ import pydantic
 
 from fijax.errors import InputError
 from fijax.io import Image, atomic_write_bytes, atomic_write_text
+from fijax.io.table import csv_text
 from fijax.ops import OpContext, OpResult, operation
 
 METHOD_KEYS = ("gaussian", "median", "puredenoise", "dl")
@@ -336,15 +337,7 @@ def _data_range(gt: Image) -> float:
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return buf.getvalue()
+    return csv_text(rows, columns, extra=False, fmt=lambda v: f"{v:.6g}" if isinstance(v, float) else v)
 
 
 def _plane(a: np.ndarray) -> np.ndarray:

@@ -28,8 +28,6 @@ Wang et al. settings. ``normalize=False`` measures raw pixels with ``data_range`
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -44,6 +42,7 @@ import numpy as np
 from fijax.errors import CancelledError, InputError
 from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, write_tiff
 from fijax.io.hashing import pixels_sha256, sha256_file
+from fijax.io.table import csv_text, jsonable
 from fijax.qc.baseline import (
     BASELINE_VERDICT_RULE,
     BETTER,
@@ -227,28 +226,9 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([_fmt(r.get(c)) for c in columns])
-    return buf.getvalue()
-
-
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        return f if math.isfinite(f) else (None if math.isnan(f) else ("inf" if f > 0 else "-inf"))
-    if isinstance(v, Path):
-        return str(v)
-    return v
+def _csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """QC tables: exactly ``columns``, full-precision numbers, NaN as a blank cell."""
+    return csv_text(rows, columns, extra=False, fmt=_fmt)
 
 
 def _provenance() -> dict[str, Any]:
@@ -517,11 +497,11 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
         **_provenance(),
     }
     if out is not None:
-        result.files["metrics"] = atomic_write_text(out / "metrics.csv", _csv_text(METRIC_COLUMNS, result.rows))
+        result.files["metrics"] = atomic_write_text(out / "metrics.csv", _csv(METRIC_COLUMNS, result.rows))
         image_cols = ["file", "n_slices", "verdict"] + METRIC_COLUMNS[3:]
-        result.files["images"] = atomic_write_text(out / "images.csv", _csv_text(image_cols, result.images))
+        result.files["images"] = atomic_write_text(out / "images.csv", _csv(image_cols, result.images))
         result.files["summary"] = atomic_write_text(
-            out / "summary.json", json.dumps(_json_safe(result.summary), indent=2) + "\n")
+            out / "summary.json", json.dumps(jsonable(result.summary), indent=2) + "\n")
     return result
 
 
@@ -605,10 +585,10 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
         "columns": LABEL_COLUMNS, **_provenance(),
     }
     if out is not None:
-        result.files["matching"] = atomic_write_text(out / "matching.csv", _csv_text(LABEL_COLUMNS, result.rows))
+        result.files["matching"] = atomic_write_text(out / "matching.csv", _csv(LABEL_COLUMNS, result.rows))
         cols = [c for c in LABEL_COLUMNS if c != "foreground_iou"] + ["by_image"]
         result.files["matching_dataset"] = atomic_write_text(out / "matching_dataset.csv",
-                                                             _csv_text(cols, dataset_rows))
+                                                             _csv(cols, dataset_rows))
         if plot:
             from fijax.qc.figures import threshold_curves
 
@@ -617,7 +597,7 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
             png = threshold_curves(ths, curves, f"{len(names)} image(s), {criterion} matching", criterion)
             result.files["plot"] = atomic_write_bytes(out / "matching_vs_threshold.png", png)
         result.files["summary"] = atomic_write_text(out / "summary.json",
-                                                    json.dumps(_json_safe(result.summary), indent=2) + "\n")
+                                                    json.dumps(jsonable(result.summary), indent=2) + "\n")
     return result
 
 
@@ -702,9 +682,9 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
     }
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        result.files["compare"] = atomic_write_text(out / "compare.csv", _csv_text(COMPARE_COLUMNS, ranking))
+        result.files["compare"] = atomic_write_text(out / "compare.csv", _csv(COMPARE_COLUMNS, ranking))
         result.files["per_image"] = atomic_write_text(
-            out / "compare_per_image.csv", _csv_text(["method", "file", "slice", *METRICS], long_rows))
+            out / "compare_per_image.csv", _csv(["method", "file", "slice", *METRICS], long_rows))
         if plot:
             from fijax.qc.figures import comparison_chart
 
@@ -712,5 +692,5 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
             png = comparison_chart(order, per_method, f"{len(gt_set)} image(s) vs ground truth, ranked by SSIM")
             result.files["plot"] = atomic_write_bytes(out / "compare.png", png)
         result.files["summary"] = atomic_write_text(out / "summary.json",
-                                                    json.dumps(_json_safe(result.summary), indent=2) + "\n")
+                                                    json.dumps(jsonable(result.summary), indent=2) + "\n")
     return result

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fijax.errors import InputError, NotFoundError
+from fijax.io.table import jsonable
 from fijax.registry.db import connect, transaction
 
 SCHEMA = """
@@ -82,25 +81,6 @@ def check_job_id(job_id: str) -> str:
     if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
         raise NotFoundError(f"no job {job_id!r} (job ids are 20 hexadecimal characters)")
     return job_id
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert ``obj`` to strict JSON types (NumPy scalars and arrays, paths; NaN/inf → ``None``)."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return jsonable(obj.item())
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, bool | int | str) or obj is None:
-        return obj
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return str(obj)
 
 
 @dataclass

@@ -7,14 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
-from fijax.errors import NotFoundError
+from fijax.registry.models import ModelRegistry
 
 
-def _registry():
-    try:
-        from fijax.registry.models import ModelRegistry
-    except ImportError as exc:  # the engine's registry is optional for the server
-        raise NotFoundError(f"no model registry in this installation ({exc})") from exc
+def _registry() -> ModelRegistry:
     return ModelRegistry()
 
 
@@ -23,12 +19,8 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/models", summary="Registered models (name, version, task, metrics)", tags=["models"])
     def list_models() -> list[dict[str, Any]]:
-        try:
-            registry = _registry()
-        except NotFoundError:
-            return []
         rows = []
-        for rec in registry.list():
+        for rec in _registry().list():
             row = rec.summary()
             row.pop("path", None)  # server-side paths stay private
             row["ref"] = rec.ref

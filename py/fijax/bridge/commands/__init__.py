@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fijax import ops
 from fijax.errors import InputError, NotFoundError
 from fijax.io.image import Image
@@ -367,11 +369,6 @@ def scalar_text(value: Any) -> str:
         if math.isnan(value):
             return "NaN"
         return repr(value) if not value.is_integer() else str(int(value)) if abs(value) < 1e15 else repr(value)
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return scalar_text(value.item())
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(value, np.generic):
+        return scalar_text(value.item())
     return str(value)
