@@ -47,6 +47,19 @@ def parse_inputs(specs: list[str]) -> dict[str, Path]:
     return out
 
 
+def parse_params(specs: list[str]) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` specs; raise :class:`InputError` on a bad spec or a repeated key."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param expects KEY=VALUE, got {spec!r}")
+        if key in out:
+            raise InputError(f"--param {key!r} given twice")
+        out[key] = value
+    return out
+
+
 def safe_filename(title: str) -> str:
     """A file stem for an image title: path separators and control characters become ``_``."""
     stem = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", title).strip().strip(".")
@@ -64,7 +77,6 @@ def results_csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fijax.cli.script import parse_params
     from fijax.io import atomic_write_text
     from fijax.io.microscopy import read_image
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fijax.cli.macro import parse_params
 from fijax.errors import InputError
 
 
@@ -30,19 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--language", default=None, help="override the language told by the file extension")
     p.add_argument("--heap", default=None, help="maximum Java heap, e.g. 4g (default $FIJAX_JAVA_HEAP or 2g)")
     p.set_defaults(func=run)
-
-
-def parse_params(specs: list[str]) -> dict[str, str]:
-    """Parse ``KEY=VALUE`` specs; raise :class:`InputError` on a bad spec or a repeated key."""
-    out: dict[str, str] = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        if not sep or not key:
-            raise InputError(f"--param expects KEY=VALUE, got {spec!r}")
-        if key in out:
-            raise InputError(f"--param {key!r} given twice")
-        out[key] = value
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
