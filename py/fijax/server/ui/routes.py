@@ -407,8 +407,6 @@ def make_router(sessions: SessionStore) -> APIRouter:
     @router.get("/ui/jobs/{job_id}/view/{path:path}")
     def view_artifact(request: Request, job_id: str, path: str) -> Response:
         """An artifact shown in the browser rather than downloaded (reports, figures, tables), sandboxed."""
-        from fijax.server.app import check_relative_path
-
         job = get_job(request, job_id)
         rel = check_relative_path(path)
         root = (job.dir / "artifacts").resolve()
