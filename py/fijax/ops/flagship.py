@@ -11,7 +11,9 @@ Gaussian and Median filters (ImageJ's own when the macro passes their outputs in
   the layout of the seed paper's Fig. 3), QC's ``compare.csv``/``compare.png`` and
   ``provenance.json`` to the output folder;
 - without GT: says so (``values["ground_truth"]``) and returns the Monte-Carlo-dropout uncertainty
-  map of each DL model (std over ``mc_samples`` stochastic passes) instead of QC maps.
+  map of each DL model (std over ``mc_samples`` stochastic passes) instead of QC maps, and the
+  GT-free domain check of each DL model (``domain_score``, ``in_domain`` columns; see
+  :mod:`fijax.engine.domain`): an out-of-domain image is named in the message.
 
 Macro: ``run("FiJAX Compare Denoisers", "image=noisy gt=gt gaussian=g median=m model=demo out=[dir]")``
 (see ``macros/compare_denoisers.ijm``); CLI: ``fijax compare-denoisers``; HTTP: ``POST /ops/compare_denoisers``.
@@ -40,7 +42,8 @@ TABLE_COLUMNS = ("rank", "method", "kind", "ssim", "psnr", "nrmse", "sqrt_mae", 
                  "verdict")
 
 #: Columns of the table without ground truth.
-NO_GT_COLUMNS = ("method", "kind", "mean", "std", "uncertainty_mean", "uncertainty_max")
+NO_GT_COLUMNS = ("method", "kind", "mean", "std", "uncertainty_mean", "uncertainty_max", "domain_score",
+                 "in_domain", "domain_note")
 
 NO_GT_MESSAGE = ("no ground truth given: outputs cannot be scored; showing the Monte-Carlo-dropout "
                  "uncertainty map of the DL model(s) instead (high values = unreliable pixels)")
@@ -195,6 +198,7 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
         if res.table:
             pure_params = {k: float(res.table[0][k]) for k in ("alpha", "delta", "sigma")}
     uncertainty: dict[str, Image] = {}
+    domain: dict[str, dict[str, Any]] = {}
     model_facts = []
     for ref, trained in models:
         progress(f"DL {ref}")
@@ -206,6 +210,8 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
         else:
             pred = trained.predict(noisy.data.astype(np.float32), axes=noisy.axes)
         outputs[name], kinds[name] = noisy.with_data(_match_axes(pred["prediction"], noisy), title=name), "dl"
+        if gt is None:
+            domain[name] = _domain_check(trained, noisy)
         rec = trained.record
         model_facts.append({"ref": ref, "task": trained.config.task, "dropout": trained.spec.dropout,
                             "weights_sha256": getattr(rec, "weights_sha256", None),
@@ -245,7 +251,13 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
             if name in uncertainty:
                 u = uncertainty[name].data
                 row.update(uncertainty_mean=float(u.mean()), uncertainty_max=float(u.max()))
+            row.update(domain.get(name, {}))
             table.append(row)
+        out_of_domain = [n for n, d in domain.items() if d.get("in_domain") is False]
+        if out_of_domain:
+            values["message"] += ("; OUT OF DOMAIN for " + ", ".join(out_of_domain) + ": the image is unlike "
+                                  "the model's training data, do not trust its output without ground truth")
+        values["out_of_domain"] = ", ".join(out_of_domain)
         images.update({img.title: img for img in uncertainty.values()})
         columns = NO_GT_COLUMNS
     provenance = {"operation": "compare_denoisers", "options": options.model_dump(mode="json"),
@@ -265,6 +277,18 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
     ctx.progress(1.0, "done")
     values["models"] = ", ".join(f["ref"] for f in model_facts)
     return OpResult(images=images, table=table, values=values, files=files)
+
+
+def _domain_check(trained: Any, image: Image) -> dict[str, Any]:
+    """Domain-check columns of a DL row (a note instead when the model has no reference)."""
+    from fijax.ops.check import check_values
+
+    try:
+        row = check_values(trained, image)
+    except InputError as exc:
+        return {"domain_note": str(exc)}
+    return {"domain_score": row["domain_score"], "in_domain": row["in_domain"],
+            "domain_note": f"threshold {row['threshold']:.3g} at {row['false_alarm_rate']:.0%} false alarms"}
 
 
 def ctx_files(ctx: OpContext) -> dict[str, Any]:

@@ -22,7 +22,12 @@ The *model card* (``ModelRecord.card``, also ``card.json`` in the folder) holds:
 ``data`` (files with sha256, image/patch counts, pixel size, validation split), ``metrics``
 (final/best loss and val_loss, epochs, steps), ``training_seconds``, ``log_csv`` (per-epoch
 loss/val_loss/lr/seconds), ``parent`` (``{"name", "version", "weights_sha256"}`` or None),
-``weights_sha256`` and ``files`` (sha256 of every file in the folder).
+``weights_sha256`` and ``files`` (sha256 of every file in the folder). Since issue 12 also:
+``domain_reference`` (the GT-free domain check's ``domain.npz``), ``uncertainty_calibration``
+(MC-dropout std vs |error| on the validation split), ``intended_domain`` (description, intensity
+and noise statistics, pixel sizes, acquisition metadata), ``validation_images``, ``hardware`` and,
+with held-out test data, ``test_qc``. :meth:`ModelRegistry.add_files` adds files computed after
+registration (a domain reference from ``fijax models calibrate``, test QC); weights never change.
 """
 
 from __future__ import annotations
