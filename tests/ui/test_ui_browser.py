@@ -6,7 +6,6 @@ import re
 import time
 
 import httpx
-import pytest
 
 # Records every value the job page's progress bar takes (attribute changes made by the SSE handler),
 # in sessionStorage so it survives the page's reload when the job ends.
@@ -273,13 +272,16 @@ def test_cancel_from_the_job_page(ui):
         assert api.get(f"/jobs/{job['id']}").json()["state"] == "cancelled"
 
 
-@pytest.mark.parametrize("path", ["/ui/jobs", "/ui/models", "/ui/qc", "/ui/compare", "/ui/train"])
-def test_every_page_has_one_main_heading_and_labelled_controls(ui, path):
+def test_every_page_has_one_main_heading_and_labelled_controls(ui):
     page = ui.page
     ui.login()
-    page.goto(ui.server.url + path)
-    assert page.locator("h1").count() == 1
-    unlabelled = page.eval_on_selector_all(
-        "main input:not([type=hidden]), main select",
-        "els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id)")
-    assert unlabelled == []
+    for path in ("/ui/jobs", "/ui/models", "/ui/qc", "/ui/compare", "/ui/train"):
+        page.goto(ui.server.url + path)
+        assert page.locator("h1").count() == 1, path
+        unlabelled = page.eval_on_selector_all(
+            "main input:not([type=hidden]), main select",
+            "els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id)")
+        assert unlabelled == [], path
+        # the keyboard reaches the main navigation first (after the skip link)
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"

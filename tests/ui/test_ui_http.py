@@ -77,7 +77,8 @@ def test_verdict_words(text, cls):
 
 def test_fmt():
     assert fmt(None) == "—" and fmt(True) == "yes" and fmt(0.123456) == "0.1235" and fmt(float("nan")) == "NaN"
-    assert fmt([1, 2]) == "1, 2" and fmt({"b": 1}) == '{"b": 1}'
+    assert fmt([1, 2]) == "1, 2" and fmt({"b": 1, "c": [0.5, "x"]}) == "b 1; c 0.5, x"
+    assert fmt({"a": {"b": 1}}) == '{"a": {"b": 1}}' and fmt({"how": "≥ 1"}) == "how ≥ 1"
 
 
 def test_display_ranges():

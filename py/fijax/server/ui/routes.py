@@ -62,9 +62,13 @@ def fmt(value: Any) -> str:
         return "NaN" if math.isnan(value) else f"{value:.4g}"
     if isinstance(value, list | tuple):
         return ", ".join(fmt(v) for v in value) if all(not isinstance(v, dict | list) for v in value) \
-            else json.dumps(value, default=str)
+            else json.dumps(value, default=str, ensure_ascii=False)
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, default=str)
+        if value and all(not isinstance(v, dict) and not (isinstance(v, list) and any(isinstance(x, dict | list)
+                                                                                      for x in v))
+                         for v in value.values()):
+            return "; ".join(f"{k} {fmt(v)}" for k, v in value.items())
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     return str(value)
 
 
