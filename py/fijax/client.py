@@ -221,12 +221,20 @@ class Client:
         return self._result(job, fetch_images)
 
     def macro(self, code: str, images: Mapping[str, Image | np.ndarray | str | os.PathLike] | None = None, *,
-              timeout: float | None = None, fetch_images: bool = True) -> JobResult:
-        """Run an ImageJ macro with ``images`` (by title) open; returns images, Results rows and log."""
+              timeout: float | None = None, fetch_images: bool = True,
+              params: Mapping[str, str | int | float | bool] | None = None) -> JobResult:
+        """Run an ImageJ macro with ``images`` (by title) open; returns images, Results rows and log.
+
+        ``params`` gives the values of the macro's ``#@`` script parameters; its ``#@output`` values
+        come back in :attr:`JobResult.values`, its other tables and ROI set in :attr:`JobResult.files`.
+        """
         files = [("images", (f"{title}.tif", _as_upload(value), "image/tiff"))
                  for title, value in (images or {}).items()]
-        params = {"timeout": str(timeout)} if timeout is not None else {}
-        job = self._json("POST", "/macro", files=files or None, data={"code": code}, params=params)
+        query = {"timeout": str(timeout)} if timeout is not None else {}
+        data = {"code": code}
+        if params:
+            data["params"] = json.dumps(dict(params))
+        job = self._json("POST", "/macro", files=files or None, data=data, params=query)
         return self._result(job, fetch_images)
 
     def _result(self, job: dict[str, Any], fetch_images: bool) -> JobResult:

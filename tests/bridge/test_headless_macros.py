@@ -166,3 +166,32 @@ def test_bio_formats_errors_are_clear(ij, tmp_path):
     write_image(tmp_path / "one.ome.tif", Image(np.zeros((4, 4), np.uint8)))
     with pytest.raises(MacroError, match=r"line 1: Bio-Formats Importer: one\.ome\.tif: no series 2; the file has 1"):
         ij.run_macro(f'run("Bio-Formats Importer", "open=[{tmp_path}/one.ome.tif] series_2");')
+
+
+def test_java_api_runs_a_macro_with_parameters(ij):
+    script = ('def o = fijax.ij.FiJAX.runMacro("#@ Integer n\\n#@output Integer sq\\nsq = n * n;", [n: "4"])\n'
+              'println("sq=" + o.outputs.get("sq"))\n'
+              'try { fijax.ij.FiJAX.runMacro("#@ Integer n\\nprint(n);", [:]) }\n'
+              'catch (fijax.ij.FiJAX.FiJAXException e) { println(e.getMessage()) }\n')
+    lines = ij.run_script(script, "groovy").log.strip().splitlines()
+    assert lines == ["sq=16", "macro parameter 'n' (Integer, line 1) has no value and no default: give it as n=VALUE"]
+
+
+def test_fijax_macro_cli_writes_tables_rois_and_outputs(ij, tmp_path, capsys):
+    import csv
+    import json
+
+    from fijax.cli.main import main
+
+    path = tmp_path / "count.ijm"
+    path.write_text('#@ Integer (value = 3) discs\n#@output Integer count\n' + BLOBS.replace(
+        "fillOval(45, 10, 6, 6);", "if (discs > 2) fillOval(45, 10, 6, 6);")
+        + 'setThreshold(128, 255);\nrun("Analyze Particles...", "summarize add");\ncount = roiManager("count");\n')
+    assert main(["macro", str(path), "--param", "discs=2", "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    assert json.loads((out / "outputs.json").read_text()) == {"count": 2}
+    assert float(list(csv.DictReader((out / "Summary.csv").open()))[0]["Count"]) == 2
+    with zipfile.ZipFile(out / "RoiSet.zip") as zf:
+        assert len(zf.namelist()) == 2
+    assert main(["macro", str(path), "--param", "disks=2", "--out", str(tmp_path / "o2")]) == 2
+    assert "the macro has no parameter 'disks' (its #@ parameters: discs)" in capsys.readouterr().err

@@ -303,7 +303,13 @@ class Backend:
             if v is not None and hasattr(v, "getStack"):
                 out[str(key)] = self.from_imageplus(v)
             else:
-                out[str(key)] = to_python(v)
+                value = to_python(v)
+                # boxed Java numbers pass isinstance(int/float) checks but do not pickle: make them plain
+                for plain in (bool, int, float, str):
+                    if isinstance(value, plain):
+                        value = plain(value)
+                        break
+                out[str(key)] = value
         return out
 
     def run_script(self, code: str, language: str, inputs: dict[str, Image] | None = None,

@@ -103,6 +103,21 @@ def job_view(job: Job) -> dict[str, Any]:
     return out
 
 
+def _macro_params(raw: Any) -> dict[str, Any]:
+    """The ``params`` of a macro request (a JSON object, or its text in a form field): name -> value."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise InputError(f"macro: 'params' must be a JSON object of parameter values ({exc})") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, str | int | float | bool) for v in raw.values()):
+        raise InputError("macro: 'params' must be a JSON object mapping #@ parameter names to strings, numbers "
+                         "or booleans")
+    return {str(k): v for k, v in raw.items()}
+
+
 def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
     """Check that ``path`` is a TIFF within the pixel limit, reading only its header."""
     try:
@@ -358,6 +373,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     macro_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["code"],
         "properties": {"code": {"type": "string", "description": "ImageJ macro text"},
+                       "params": {"type": "string", "description": "JSON object: values of the macro's "
+                                  "#@ script parameters, e.g. {\"radius\": 2, \"suffix\": \".tif\"}"},
                        "images": {"type": "array", "items": {"type": "string", "format": "binary"},
                                   "description": "TIFF images opened before the macro runs; the file "
                                                  "name (without .tif) is the image title"}}}}}}}
@@ -369,6 +386,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
         form, options = await read_form(request)
         code = (options or {}).get("code") if form is None else form.get("code")
+        params = (options or {}).get("params") if form is None else form.get("params")
+        params = _macro_params(params)
         if isinstance(code, UploadFile):
             code.file.seek(0)
             code = code.file.read(1 << 20).decode("utf-8", "replace")
@@ -377,17 +396,17 @@ def create_app(config: ServerConfig) -> FastAPI:
         uploads = []
         if form is not None:
             for key, value in form.multi_items():
-                if key == "code":
+                if key in ("code", "params"):
                     continue
                 if key != "images" or not isinstance(value, UploadFile):
-                    raise InputError(f"macro: unexpected field {key!r}; send 'code' and 'images' file parts")
+                    raise InputError(f"macro: unexpected field {key!r}; send 'code', 'params' and 'images' file parts")
                 uploads.append((check_title(value.filename), value))
         titles = [t for t, _ in uploads]
         if len(set(titles)) != len(titles):
             raise InputError("macro: two images have the same title")
         if len(code) > 1 << 20:
             raise LimitError("macro: the code is longer than 1 MiB")
-        job = await accept(dict(uploads), "macro", "macro", {}, False, code=code)
+        job = await accept(dict(uploads), "macro", "macro", {"params": params} if params else {}, False, code=code)
         return await submit(job, payload_for(job), wait, timeout or config.timeout)
 
     # -- FiJAX commands for a desktop Fiji (the shim's HTTP transport) --------------------

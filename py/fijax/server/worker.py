@@ -136,7 +136,8 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
     ctx = OpContext(out_dir=artifacts if task.get("artifacts", True) else None, progress=progress,
                     is_cancelled=cancelled)
     if task["kind"] == "macro":
-        images, table, values, files, log = _run_macro(task["code"], inputs, cancelled)
+        images, table, values, files, log = _run_macro(task["code"], inputs, cancelled,
+                                                       task["options"].get("params") or {}, artifacts)
         if log:
             conn.send(("log", task["job_id"], "macro", log))
     elif task["kind"] == "command":
@@ -176,8 +177,14 @@ def _read_input(read_tiff, path: str, key: str):
         raise InputError(f"input {key!r}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
 
 
-def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, dict, str]:
-    """Run a macro through the bridge; abort it when the cancel flag is raised."""
+def _run_macro(code: str, inputs: dict, cancelled, params: dict | None = None,
+               artifacts: Path | None = None) -> tuple[dict, list, dict, dict, str]:
+    """Run a macro through the bridge; abort it when the cancel flag is raised.
+
+    ``params`` are the values of its ``#@`` parameters; ``#@output`` values come back as values
+    (images among the images), and every other table (``<title>.csv``) and the ROI Manager's ROIs
+    (``RoiSet.zip``) are written to ``artifacts``.
+    """
     from fijax import bridge
 
     ij = bridge.imagej()
@@ -193,7 +200,7 @@ def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, di
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        res = ij.run_macro(code, inputs)
+        res = ij.run_macro(code, inputs, params=params or None)
     finally:
         done.set()
     if cancelled():
@@ -209,8 +216,26 @@ def _run_macro(code: str, inputs: dict, cancelled) -> tuple[dict, list, dict, di
         n = max((len(v) for v in table.values()), default=0)
         table = [{c: table[c][i] if i < len(table[c]) else None for c in cols} for i in range(n)]
     values = dict(getattr(res, "values", {}) or {})
+    from fijax.io import Image
+
+    files: dict[str, Path] = {}
+    for key, value in (getattr(res, "outputs", {}) or {}).items():
+        if isinstance(value, Image):
+            images = {**images, key: value}
+        else:
+            values[key] = value
+    if artifacts is not None:
+        from fijax.io import atomic_write_bytes, atomic_write_text
+        from fijax.io.table import csv_text
+
+        taken: set[str] = {"results"}
+        for title, rows in (getattr(res, "tables", {}) or {}).items():
+            name = safe_name(title, taken)
+            files[f"table:{title}"] = atomic_write_text(artifacts / f"{name}.csv", csv_text(rows))
+        if getattr(res, "rois", None):
+            files["rois"] = atomic_write_bytes(artifacts / "RoiSet.zip", res.rois)
     log = getattr(res, "log", "") or ""
-    return images, list(table), values, {}, str(log)
+    return images, list(table), values, files, str(log)
 
 
 def _run_command(label: str, raw_options: str, inputs: dict, ctx) -> tuple[dict, list, dict, dict]:

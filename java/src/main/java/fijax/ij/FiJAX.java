@@ -140,6 +140,26 @@ public final class FiJAX {
 		return Collections.unmodifiableList(new ArrayList<String>(Arrays.asList(requireRunner().imageInputs(operation))));
 	}
 
+	/**
+	 * Run an ImageJ macro headless with values for its SciJava script parameters, e.g.
+	 * {@code FiJAX.runMacro(code, Map.of("input", "/data", "radius", 2)).outputs.get("count")}.
+	 * Values are given as text or numbers; {@code #@output} values come back in
+	 * {@link MacroRunner.Outcome#outputs}.
+	 *
+	 * @throws FiJAXException naming a missing or invalid parameter, or the macro line that failed
+	 */
+	public static MacroRunner.Outcome runMacro(String code, Map<String, ?> params) {
+		MacroRunner.Outcome out;
+		try {
+			out = MacroRunner.run(code, "", params);
+		} catch (IllegalArgumentException e) {
+			throw new FiJAXException(e.getMessage(), e);
+		}
+		if (out.failed)
+			throw new FiJAXException("macro line " + out.line + ": " + out.error, null);
+		return out;
+	}
+
 	/** Run {@code operation} on {@code image} (bound to its first image input). */
 	public static Result run(String operation, ImagePlus image, Map<String, Object> options) {
 		Map<String, ImagePlus> images = new LinkedHashMap<String, ImagePlus>();
