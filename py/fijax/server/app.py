@@ -103,6 +103,17 @@ def job_view(job: Job) -> dict[str, Any]:
     return out
 
 
+#: The OpenAPI form of ``POST /macro``.
+_MACRO_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["code"],
+    "properties": {"code": {"type": "string", "description": "ImageJ macro text"},
+                   "params": {"type": "string", "description": "JSON object: values of the macro's "
+                              "#@ script parameters, e.g. {\"radius\": 2, \"suffix\": \".tif\"}"},
+                   "images": {"type": "array", "items": {"type": "string", "format": "binary"},
+                              "description": "TIFF images opened before the macro runs; the file "
+                                             "name (without .tif) is the image title"}}}}}}}
+
+
 def _macro_params(raw: Any) -> dict[str, Any]:
     """The ``params`` of a macro request (a JSON object, or its text in a form field): name -> value."""
     if raw is None or raw == "":
@@ -370,24 +381,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         return await run_op(request, name, wait, timeout, artifacts)
 
     # -- macros ----------------------------------------------------------------------------
-    macro_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["code"],
-        "properties": {"code": {"type": "string", "description": "ImageJ macro text"},
-                       "params": {"type": "string", "description": "JSON object: values of the macro's "
-                                  "#@ script parameters, e.g. {\"radius\": 2, \"suffix\": \".tif\"}"},
-                       "images": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                  "description": "TIFF images opened before the macro runs; the file "
-                                                 "name (without .tif) is the image title"}}}}}}}
-
     @app.post("/macro", summary="Run an ImageJ macro on uploaded images (privileged)", tags=["macros"],
-              openapi_extra=macro_body)
+              openapi_extra=_MACRO_BODY)
     async def run_macro(request: Request, wait: bool = True, timeout: float | None = timeout_q) -> Response:
         if not config.allow_macros:
             raise ForbiddenError("macro execution is disabled on this server (it was started with --no-macros)")
         form, options = await read_form(request)
         code = (options or {}).get("code") if form is None else form.get("code")
-        params = (options or {}).get("params") if form is None else form.get("params")
-        params = _macro_params(params)
+        params = _macro_params((options or {}).get("params") if form is None else form.get("params"))
         if isinstance(code, UploadFile):
             code.file.seek(0)
             code = code.file.read(1 << 20).decode("utf-8", "replace")
