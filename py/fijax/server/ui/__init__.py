@@ -34,6 +34,6 @@ def install(app: FastAPI, config: ServerConfig) -> SessionStore:
     sessions = SessionStore(config.token, cookie_name=f"fijax_session_{int(config.port)}")
     host_check = GuardMiddleware(None, config.token, config.allowed_hosts)  # the guard's own Host rule
     app.state.ui_sessions = sessions
-    app.include_router(make_router(sessions))
+    app.include_router(make_router())
     app.add_middleware(SessionMiddleware, sessions=sessions, token=config.token, host_ok=host_check.host_ok)
     return sessions

@@ -51,7 +51,7 @@ env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=s
                   trim_blocks=True, lstrip_blocks=True)
 
 
-# -- formatting helpers (template filters) --------------------------------------------------------
+# -- formatting helpers (template filters) ---------------------------------------------------------------
 def fmt(value: Any) -> str:
     """A value for a table cell: floats to 4 significant digits, lists comma-separated."""
     if value is None:
@@ -115,7 +115,7 @@ def page_headers() -> dict[str, str]:
             "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
-# -- job helpers --------------------------------------------------------------------------------------
+# -- job helpers -----------------------------------------------------------------------------------------
 def artifacts_of(job: Job) -> list[dict[str, Any]]:
     root = job.dir / "artifacts"
     if not root.is_dir():
@@ -185,7 +185,7 @@ def result_view(job: Job) -> dict[str, Any]:
             "csv": f"/jobs/{job.id}/table.csv" if table else None}
 
 
-# -- model helpers ----------------------------------------------------------------------------------
+# -- model helpers ---------------------------------------------------------------------------------------
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 
 
@@ -307,195 +307,219 @@ def model_rows() -> list[dict[str, Any]]:
     return rows
 
 
-# -- the router -------------------------------------------------------------------------------------
-def make_router(sessions: SessionStore) -> APIRouter:
-    """Routes of the pages (``/``, ``/ui/...``); the session middleware guards them."""
-    router = APIRouter(include_in_schema=False)
+# -- the routes ------------------------------------------------------------------------------------------
+def store(request: Request):
+    return request.app.state.fijax["store"]
 
-    def store(request: Request):
-        return request.app.state.fijax["store"]
 
-    def get_job(request: Request, job_id: str) -> Job:
-        check_job_id(job_id)
-        return store(request).get(job_id)
+def get_job(request: Request, job_id: str) -> Job:
+    check_job_id(job_id)
+    return store(request).get(job_id)
 
-    def not_found(request: Request, message: str) -> HTMLResponse:
-        return render(request, "error.html", status=404, title="Not found", message=message)
 
-    @router.get("/")
-    def home() -> RedirectResponse:
-        return RedirectResponse("/ui/jobs", status_code=303)
+def not_found(request: Request, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=404, title="Not found", message=message)
 
-    @router.get("/ui/static/{name}")
-    def static(name: str) -> Response:
-        path = STATIC / name
-        if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
-            raise NotFoundError(f"no static file {name!r}")
-        return Response(path.read_bytes(), media_type=STATIC_TYPES[path.suffix],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
-    # -- login ---------------------------------------------------------------------------------
-    @router.get("/ui/login")
-    def login_page(request: Request, next: str | None = None):
-        if request.scope.get("fijax.session") is not None:
-            return RedirectResponse(safe_next(next), status_code=303)
-        return render(request, "login.html", title="Log in", next=safe_next(next), error="")
+def home() -> RedirectResponse:
+    return RedirectResponse("/ui/jobs", status_code=303)
 
-    @router.post("/ui/login")
-    def login(request: Request, token: str = Form(""), next: str = Form("/ui/jobs")):
-        if not sessions.token_ok(token):
-            return render(request, "login.html", status=401, title="Log in", next=safe_next(next),
-                          error="Wrong token. Copy it from the line 'token: …' that fijax serve printed, "
-                                "or from the first line of its token file.")
-        session = sessions.create()
-        response = RedirectResponse(safe_next(next), status_code=303)
-        response.headers["set-cookie"] = sessions.cookie_header(session, request.url.scheme == "https").decode()
-        return response
 
-    @router.post("/ui/logout")
-    def logout(request: Request, csrf: str = Form("")):
-        session = request.scope.get("fijax.session")
-        if session is not None:
-            if not csrf or csrf != session.csrf:
-                raise InputError("log out: missing or wrong CSRF field; reload the page")
-            sessions.drop(session.sid)
-        response = RedirectResponse("/ui/login", status_code=303)
-        response.headers["set-cookie"] = sessions.cookie_header(None, request.url.scheme == "https").decode()
-        return response
+def static(name: str) -> Response:
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise NotFoundError(f"no static file {name!r}")
+    return Response(path.read_bytes(), media_type=STATIC_TYPES[path.suffix],
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
-    # -- jobs ----------------------------------------------------------------------------------
-    @router.get("/ui/jobs")
-    def jobs_page(request: Request, state: str = "", limit: int = 100):
-        states = [state] if state else None
-        if state and state not in ACTIVE_STATES + TERMINAL_STATES:
-            raise InputError(f"unknown job state {state!r}; known: {', '.join(ACTIVE_STATES + TERMINAL_STATES)}")
-        jobs = store(request).list(states, max(1, min(limit, 1000)), 0)
-        return render(request, "jobs.html", title="Jobs", jobs=[job_summary(j) for j in jobs], state=state,
-                      states=ACTIVE_STATES + TERMINAL_STATES, active=ACTIVE_STATES)
 
-    @router.get("/ui/jobs/{job_id}")
-    def job_page(request: Request, job_id: str):
-        try:
-            job = get_job(request, job_id)
-        except NotFoundError as exc:
-            return not_found(request, str(exc))
-        log = store(request).get_log(job_id)[-200:]
-        return render(request, "job.html", title=f"Job {job.name} {job.id[:8]}", job=job, log=log,
-                      res=result_view(job) if job.result else None, active=job.state in ACTIVE_STATES,
-                      resumable=job.state in RESUMABLE_STATES,
-                      options=json.dumps(job.options, indent=1, sort_keys=True, default=str))
+# -- login -----------------------------------------------------------------------------------------------
+def login_page(request: Request, next: str | None = None):
+    if request.scope.get("fijax.session") is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", title="Log in", next=safe_next(next), error="")
 
-    @router.get("/ui/jobs/{job_id}/preview/{kind}/{path:path}")
-    async def preview(request: Request, job_id: str, kind: str, path: str) -> Response:
+
+def login(request: Request, token: str = Form(""), next: str = Form("/ui/jobs")):
+    sessions: SessionStore = request.app.state.ui_sessions
+    if not sessions.token_ok(token):
+        return render(request, "login.html", status=401, title="Log in", next=safe_next(next),
+                      error="Wrong token. Copy it from the line 'token: …' that fijax serve printed, "
+                            "or from the first line of its token file.")
+    session = sessions.create()
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.headers["set-cookie"] = sessions.cookie_header(session, request.url.scheme == "https").decode()
+    return response
+
+
+def logout(request: Request, csrf: str = Form("")):
+    sessions: SessionStore = request.app.state.ui_sessions
+    session = request.scope.get("fijax.session")
+    if session is not None:
+        if not csrf or csrf != session.csrf:
+            raise InputError("log out: missing or wrong CSRF field; reload the page")
+        sessions.drop(session.sid)
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.headers["set-cookie"] = sessions.cookie_header(None, request.url.scheme == "https").decode()
+    return response
+
+
+# -- jobs ------------------------------------------------------------------------------------------------
+def jobs_page(request: Request, state: str = "", limit: int = 100):
+    states = [state] if state else None
+    if state and state not in ACTIVE_STATES + TERMINAL_STATES:
+        raise InputError(f"unknown job state {state!r}; known: {', '.join(ACTIVE_STATES + TERMINAL_STATES)}")
+    jobs = store(request).list(states, max(1, min(limit, 1000)), 0)
+    return render(request, "jobs.html", title="Jobs", jobs=[job_summary(j) for j in jobs], state=state,
+                  states=ACTIVE_STATES + TERMINAL_STATES, active=ACTIVE_STATES)
+
+
+def job_page(request: Request, job_id: str):
+    try:
         job = get_job(request, job_id)
-        if not path.endswith(".png") or kind not in ("images", "artifacts"):
-            raise NotFoundError(f"no preview {kind}/{path}")
-        rel = check_relative_path(path[: -len(".png")])
-        if kind == "images":
-            if str(rel) not in ((job.result or {}).get("images") or {}):
-                raise NotFoundError(f"job {job_id} has no output image {str(rel)!r}")
-            target = job.dir / "images" / f"{rel}.tif"
-        else:
-            root = (job.dir / "artifacts").resolve()
-            target = (root / rel).resolve()
-            if not target.is_relative_to(root) or target.suffix.lower() not in (".tif", ".tiff"):
-                raise InputError(f"no TIFF artifact {path!r} to preview")
-        if not target.is_file():
-            raise NotFoundError(f"job {job_id} has no file {str(rel)!r}")
-        try:
-            png = await run_in_threadpool(tiff_preview_png, target, rel.name)
-        except Exception as exc:  # noqa: BLE001 - an unreadable file is the file's problem, not a 500
-            raise InputError(f"cannot draw a preview of {str(rel)!r}: {type(exc).__name__}: {exc}") from exc
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    except NotFoundError as exc:
+        return not_found(request, str(exc))
+    log = store(request).get_log(job_id)[-200:]
+    return render(request, "job.html", title=f"Job {job.name} {job.id[:8]}", job=job, log=log,
+                  res=result_view(job) if job.result else None, active=job.state in ACTIVE_STATES,
+                  resumable=job.state in RESUMABLE_STATES,
+                  options=json.dumps(job.options, indent=1, sort_keys=True, default=str))
 
-    @router.get("/ui/jobs/{job_id}/view/{path:path}")
-    def view_artifact(request: Request, job_id: str, path: str) -> Response:
-        """An artifact shown in the browser rather than downloaded (reports, figures, tables), sandboxed."""
-        job = get_job(request, job_id)
-        rel = check_relative_path(path)
+
+async def preview(request: Request, job_id: str, kind: str, path: str) -> Response:
+    job = get_job(request, job_id)
+    if not path.endswith(".png") or kind not in ("images", "artifacts"):
+        raise NotFoundError(f"no preview {kind}/{path}")
+    rel = check_relative_path(path[: -len(".png")])
+    if kind == "images":
+        if str(rel) not in ((job.result or {}).get("images") or {}):
+            raise NotFoundError(f"job {job_id} has no output image {str(rel)!r}")
+        target = job.dir / "images" / f"{rel}.tif"
+    else:
         root = (job.dir / "artifacts").resolve()
         target = (root / rel).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            raise NotFoundError(f"job {job_id} has no artifact {path!r}")
-        media = VIEW_TYPES.get(target.suffix.lower())
-        if media is None:
-            raise InputError(f"{path!r} cannot be shown in the browser; download it from the job's artifacts")
-        return FileResponse(target, media_type=media, filename=target.name,
-                            content_disposition_type="inline", headers={"Content-Security-Policy": ARTIFACT_CSP.decode(),
-                                     "X-Content-Type-Options": "nosniff"})
+        if not target.is_relative_to(root) or target.suffix.lower() not in (".tif", ".tiff"):
+            raise InputError(f"no TIFF artifact {path!r} to preview")
+    if not target.is_file():
+        raise NotFoundError(f"job {job_id} has no file {str(rel)!r}")
+    try:
+        png = await run_in_threadpool(tiff_preview_png, target, rel.name)
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is the file's problem, not a 500
+        raise InputError(f"cannot draw a preview of {str(rel)!r}: {type(exc).__name__}: {exc}") from exc
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
-    # -- models --------------------------------------------------------------------------------
-    @router.get("/ui/models")
-    async def models_page(request: Request):
-        rows = await run_in_threadpool(model_rows)
-        return render(request, "models.html", title="Models", models=rows)
 
-    @router.get("/ui/models/{name}/{version}")
-    async def model_page(request: Request, name: str, version: str):
-        if not version.isdigit():
-            return not_found(request, f"model version {version!r} is not a positive integer")
+def view_artifact(request: Request, job_id: str, path: str) -> Response:
+    """An artifact shown in the browser rather than downloaded (reports, figures, tables), sandboxed."""
+    job = get_job(request, job_id)
+    rel = check_relative_path(path)
+    root = (job.dir / "artifacts").resolve()
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise NotFoundError(f"job {job_id} has no artifact {path!r}")
+    media = VIEW_TYPES.get(target.suffix.lower())
+    if media is None:
+        raise InputError(f"{path!r} cannot be shown in the browser; download it from the job's artifacts")
+    return FileResponse(target, media_type=media, filename=target.name,
+                        content_disposition_type="inline", headers={"Content-Security-Policy": ARTIFACT_CSP.decode(),
+                                 "X-Content-Type-Options": "nosniff"})
+
+
+# -- models ----------------------------------------------------------------------------------------------
+async def models_page(request: Request):
+    rows = await run_in_threadpool(model_rows)
+    return render(request, "models.html", title="Models", models=rows)
+
+
+async def model_page(request: Request, name: str, version: str):
+    if not version.isdigit():
+        return not_found(request, f"model version {version!r} is not a positive integer")
+    try:
+        reg = registry()
+        rec = reg.get(f"{name}:{int(version)}")
+    except (NotFoundError, InputError) as exc:
+        return not_found(request, str(exc))
+    checks = await run_in_threadpool(file_checks, rec)
+    children = [r for r in reg.list() if (r.parent or {}).get("name") == rec.name
+                and (r.parent or {}).get("version") == rec.version]
+    lineage, parent = [], rec.parent
+    seen = {rec.ref}
+    while parent and f"{parent.get('name')}:{parent.get('version')}" not in seen:
+        ref = f"{parent.get('name')}:{parent.get('version')}"
+        seen.add(ref)
         try:
-            reg = registry()
-            rec = reg.get(f"{name}:{int(version)}")
-        except (NotFoundError, InputError) as exc:
-            return not_found(request, str(exc))
-        checks = await run_in_threadpool(file_checks, rec)
-        children = [r for r in reg.list() if (r.parent or {}).get("name") == rec.name
-                    and (r.parent or {}).get("version") == rec.version]
-        lineage, parent = [], rec.parent
-        seen = {rec.ref}
-        while parent and f"{parent.get('name')}:{parent.get('version')}" not in seen:
-            ref = f"{parent.get('name')}:{parent.get('version')}"
-            seen.add(ref)
-            try:
-                prec = reg.get(ref)
-                lineage.append({"ref": ref, "name": prec.name, "version": prec.version, "task": prec.task,
-                                "known": True})
-                parent = prec.parent
-            except (NotFoundError, InputError):
-                lineage.append({"ref": ref, "name": parent.get("name"), "version": parent.get("version"),
-                                "task": "", "known": False})
-                break
-        card = rec.card
-        data = card.get("data") or {}
-        data_files = []
-        for group in ("sources", "targets", "files"):
-            items = data.get(group) or []
-            if isinstance(items, dict):
-                items = [{"title": k, "sha256": v} for k, v in items.items()]
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict):
-                    data_files.append({"group": group, **item})
-        data_facts = {k: v for k, v in data.items() if k not in ("sources", "targets", "files")}
-        return render(request, "model.html", title=f"Model {rec.ref}", rec=rec, card=card, checks=checks,
-                      verified=all(c["ok"] for c in checks), children=children, lineage=lineage,
-                      data_files=data_files, data_facts=data_facts, domain=domain_reference(card),
-                      domain_problem=domain_problem(card), intended=card.get("intended_domain") or {},
-                      calibration=card.get("uncertainty_calibration") or {},
-                      curve=loss_curve_svg(rec.path, card.get("log_csv") or "log.csv"),
-                      config=card.get("config") or {}, metrics=card.get("metrics") or {})
+            prec = reg.get(ref)
+            lineage.append({"ref": ref, "name": prec.name, "version": prec.version, "task": prec.task,
+                            "known": True})
+            parent = prec.parent
+        except (NotFoundError, InputError):
+            lineage.append({"ref": ref, "name": parent.get("name"), "version": parent.get("version"),
+                            "task": "", "known": False})
+            break
+    card = rec.card
+    data = card.get("data") or {}
+    data_files = []
+    for group in ("sources", "targets", "files"):
+        items = data.get(group) or []
+        if isinstance(items, dict):
+            items = [{"title": k, "sha256": v} for k, v in items.items()]
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                data_files.append({"group": group, **item})
+    data_facts = {k: v for k, v in data.items() if k not in ("sources", "targets", "files")}
+    return render(request, "model.html", title=f"Model {rec.ref}", rec=rec, card=card, checks=checks,
+                  verified=all(c["ok"] for c in checks), children=children, lineage=lineage,
+                  data_files=data_files, data_facts=data_facts, domain=domain_reference(card),
+                  domain_problem=domain_problem(card), intended=card.get("intended_domain") or {},
+                  calibration=card.get("uncertainty_calibration") or {},
+                  curve=loss_curve_svg(rec.path, card.get("log_csv") or "log.csv"),
+                  config=card.get("config") or {}, metrics=card.get("metrics") or {})
 
-    # -- QC, compare, train ---------------------------------------------------------------------
-    @router.get("/ui/qc")
-    def qc_page(request: Request):
-        jobs = [j for j in store(request).list(None, 500, 0) if j.name in QC_OPS][:100]
-        return render(request, "qc.html", title="QC", runs=[job_summary(j) for j in jobs])
 
-    @router.get("/ui/compare")
-    async def compare_page(request: Request):
-        rows = await run_in_threadpool(model_rows)
-        sources = []
-        for job in store(request).list(["succeeded"], 50, 0):
-            for name, info in ((job.result or {}).get("images") or {}).items():
-                if len(sources) < 60 and len(info.get("shape") or []) >= 2:
-                    sources.append({"url": f"/jobs/{job.id}/images/{name}",
-                                    "label": f"{name} ({job.name} {job.id[:8]}, {'×'.join(map(str, info['shape']))})"})
-        return render(request, "compare.html", title="Compare", models=rows, classical=CLASSICAL, sources=sources)
+# -- QC, compare, train ----------------------------------------------------------------------------------
+def qc_page(request: Request):
+    jobs = [j for j in store(request).list(None, 500, 0) if j.name in QC_OPS][:100]
+    return render(request, "qc.html", title="QC", runs=[job_summary(j) for j in jobs])
 
-    @router.get("/ui/train")
-    async def train_page(request: Request):
-        rows = await run_in_threadpool(model_rows)
-        return render(request, "train.html", title="Train", models=rows)
 
+async def compare_page(request: Request):
+    rows = await run_in_threadpool(model_rows)
+    sources = []
+    for job in store(request).list(["succeeded"], 50, 0):
+        for name, info in ((job.result or {}).get("images") or {}).items():
+            if len(sources) < 60 and len(info.get("shape") or []) >= 2:
+                sources.append({"url": f"/jobs/{job.id}/images/{name}",
+                                "label": f"{name} ({job.name} {job.id[:8]}, {'×'.join(map(str, info['shape']))})"})
+    return render(request, "compare.html", title="Compare", models=rows, classical=CLASSICAL, sources=sources)
+
+
+async def train_page(request: Request):
+    rows = await run_in_threadpool(model_rows)
+    return render(request, "train.html", title="Train", models=rows)
+
+
+#: The pages' routes: (method, path, endpoint).
+ROUTES = [
+    ("GET", "/", home),
+    ("GET", "/ui/static/{name}", static),
+    ("GET", "/ui/login", login_page),
+    ("POST", "/ui/login", login),
+    ("POST", "/ui/logout", logout),
+    ("GET", "/ui/jobs", jobs_page),
+    ("GET", "/ui/jobs/{job_id}", job_page),
+    ("GET", "/ui/jobs/{job_id}/preview/{kind}/{path:path}", preview),
+    ("GET", "/ui/jobs/{job_id}/view/{path:path}", view_artifact),
+    ("GET", "/ui/models", models_page),
+    ("GET", "/ui/models/{name}/{version}", model_page),
+    ("GET", "/ui/qc", qc_page),
+    ("GET", "/ui/compare", compare_page),
+    ("GET", "/ui/train", train_page),
+]
+
+
+def make_router() -> APIRouter:
+    """Routes of the pages (``/``, ``/ui/...``); the session middleware guards them."""
+    router = APIRouter(include_in_schema=False)
+    for method, path, endpoint in ROUTES:
+        router.add_api_route(path, endpoint, methods=[method])
     return router
-
