@@ -419,8 +419,8 @@ def describe_domain(images: Sequence[Any], description: str | None = None) -> di
                     raise InputError("no YX plane")
                 a, d, s = estimate_noise(plane)
                 entry["noise"] = {"alpha": a, "delta": d, "sigma": s}
-            except InputError as exc:
-                entry["noise"] = {"error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - a failed estimate is a recorded fact, not a failed training
+                entry["noise"] = {"error": str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"}
         per_image.append(entry)
         if isinstance(img, Image):
             if img.pixel_size is not None:

@@ -42,6 +42,7 @@ from fijax.engine.checkpoint import (
     tree_arrays,
 )
 from fijax.engine.config import HOST_ONLY_FIELDS, TrainConfig, make_config
+from fijax.engine.domain import DOMAIN_FILE
 from fijax.engine.model import TrainedModel, build_unet
 from fijax.engine.tasks import Task, get_task
 from fijax.engine.unet import UNetSpec
@@ -335,6 +336,39 @@ def run_dir_for(name: str, root: Path | None = None) -> Path:
     return (root or fijax_home()) / "runs" / name
 
 
+def _trust_facts(cfg: TrainConfig, trained: TrainedModel, split: D.Split, origins: list[str], sources: list,
+                 description: str | None, sampler: D.PatchSampler, val_sampler: D.PatchSampler,
+                 val: tuple[np.ndarray, np.ndarray | None], rdir: Path, progress: Progress) -> dict[str, Any]:
+    """Card facts on what the model is for and how far to trust it (issue 12).
+
+    Validation images, hardware, intended domain, the domain reference (``domain.npz`` written to
+    ``rdir``: reference from training patches, threshold from validation patches) and the
+    MC-dropout calibration. A failure here never loses the finished training: the card says why.
+    """
+    from fijax.engine import domain as DOM
+    from fijax.engine.uncertainty import mc_calibration
+
+    progress(1.0, "domain reference and uncertainty calibration")
+    facts: dict[str, Any] = {
+        "validation_images": ([origins[i] for i in split.val_samples] if split.val_samples is not None
+                              else {"slab_of": origins, "how": split.how}),
+        "hardware": hardware_description(), "intended_domain": DOM.describe_domain(sources, description)}
+    rng = np.random.default_rng([cfg.seed, 13])
+    try:
+        ref = DOM.build_reference(trained.model, sampler.sample(rng, DOM.REFERENCE_PATCHES)[0],
+                                  val_sampler.sample(rng, DOM.CALIBRATION_PATCHES)[0],
+                                  origin="training patches (reference), validation patches (threshold)")
+        ref.save(rdir / DOM.DOMAIN_FILE)
+        facts["domain_reference"] = ref.summary()
+    except Exception as exc:  # noqa: BLE001 - `fijax models calibrate` can add a reference later
+        facts["domain_reference"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        facts["uncertainty_calibration"] = mc_calibration(trained, *val, seed=cfg.seed)
+    except Exception as exc:  # noqa: BLE001 - as above
+        facts["uncertainty_calibration"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    return facts
+
+
 def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, *, name: str | None = None,
           registry: Any = None, parent: str | None = None, resume: bool = False,
           data_files: dict | None = None, progress: Progress | None = None,
@@ -587,33 +621,16 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
     metrics.update(finished.get("metrics", {}))
     card.update(finished.get("card", {}))
     trained = TrainedModel.from_folder(rdir)
-    # what the model is for and how far to trust it: domain reference, MC-dropout calibration
-    from fijax.engine import domain as DOM
-    from fijax.engine.uncertainty import mc_calibration
-
-    progress(1.0, "domain reference and uncertainty calibration")
-    card["validation_images"] = ([origins[i] for i in split.val_samples] if split.val_samples is not None
-                                 else {"slab_of": origins, "how": split.how})
-    card["hardware"] = hardware_description()
-    card["intended_domain"] = DOM.describe_domain(src_imgs, description)
-    dom_rng = np.random.default_rng([cfg.seed, 13])
-    try:
-        ref = DOM.build_reference(trained.model, sampler.sample(dom_rng, DOM.REFERENCE_PATCHES)[0],
-                                  val_sampler.sample(dom_rng, DOM.CALIBRATION_PATCHES)[0],
-                                  origin="training patches (reference), validation patches (threshold)")
-        ref.save(rdir / DOM.DOMAIN_FILE)
-        card["domain_reference"] = ref.summary()
-    except InputError as exc:  # the model stays usable; `fijax models calibrate` can add one later
-        card["domain_reference"] = {"error": str(exc)}
-    card["uncertainty_calibration"] = mc_calibration(trained, val_x, val_y, seed=cfg.seed)
+    card.update(_trust_facts(cfg, trained, split, origins, src_imgs, description, sampler, val_sampler,
+                             (val_x, val_y), rdir, progress))
     record = None
     if register:
         files = {"weights.npz": rdir / "weights.npz", "weights_last.npz": rdir / "weights_last.npz",
                  "config.json": rdir / "config.json", "log.csv": rdir / "log.csv",
                  "examples.npz": rdir / "examples.npz"}
         files.update({f: rdir / f for f in finished.get("files", ())})
-        if (rdir / DOM.DOMAIN_FILE).is_file():
-            files[DOM.DOMAIN_FILE] = rdir / DOM.DOMAIN_FILE
+        if (rdir / DOMAIN_FILE).is_file():
+            files[DOMAIN_FILE] = rdir / DOMAIN_FILE
         if (rdir / "weights_best.npz").is_file():
             files["weights_best.npz"] = rdir / "weights_best.npz"
         record = registry.register(name, files, card)
