@@ -88,6 +88,17 @@ def _as_upload(value: Image | np.ndarray | str | os.PathLike) -> bytes:
     return _tiff_bytes(value)
 
 
+def _upload_name(name: str, value: Image | np.ndarray | str | os.PathLike) -> str:
+    """The file name an input is uploaded under: ``NAME.tif``, or ``NAME.czi`` ... for a microscopy file."""
+    if isinstance(value, str | os.PathLike):
+        from fijax.io.microscopy import kind_of
+
+        kind = kind_of(value)
+        if kind in (".ome.tif", ".ome.tiff", ".czi", ".nd2", ".lif"):
+            return f"{name}{kind}"
+    return f"{name}.tif"
+
+
 class Client:
     """Talk to a running fijax server.
 
@@ -208,7 +219,8 @@ class Client:
         ``wait=None`` waits for short operations and returns the queued job of long-running
         ones (follow it with :meth:`wait`, :meth:`events`).
         """
-        files = [(name, (f"{name}.tif", _as_upload(value), "image/tiff")) for name, value in (inputs or {}).items()]
+        files = [(name, (_upload_name(name, value), _as_upload(value), "image/tiff"))
+                 for name, value in (inputs or {}).items()]
         params = {}
         if wait is not None:
             params["wait"] = "true" if wait else "false"
@@ -228,7 +240,7 @@ class Client:
         ``params`` gives the values of the macro's ``#@`` script parameters; its ``#@output`` values
         come back in :attr:`JobResult.values`, its other tables and ROI set in :attr:`JobResult.files`.
         """
-        files = [("images", (f"{title}.tif", _as_upload(value), "image/tiff"))
+        files = [("images", (_upload_name(title, value), _as_upload(value), "image/tiff"))
                  for title, value in (images or {}).items()]
         query = {"timeout": str(timeout)} if timeout is not None else {}
         data = {"code": code}

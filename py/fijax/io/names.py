@@ -63,7 +63,8 @@ def check_relative_path(path: str) -> PurePosixPath:
 def check_title(filename: str | None) -> str:
     """Return an uploaded file's name as an image title: no folders, no '..', no control characters.
 
-    A ``.tif``/``.tiff`` extension is dropped.
+    A ``.tif``/``.tiff`` extension is dropped (and ``.ome.tif``, ``.czi``, ``.nd2``, ``.lif`` of the
+    microscopy files a server accepts).
 
     Raises
     ------
@@ -71,8 +72,8 @@ def check_title(filename: str | None) -> str:
         When the name is empty, over 200 characters or could name another folder.
     """
     name = filename or ""
-    for ext in (".tiff", ".tif", ".TIFF", ".TIF"):
-        if name.endswith(ext):
+    for ext in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".czi", ".nd2", ".lif"):
+        if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break
     if (not name or len(name) > 200 or "/" in name or "\\" in name or ".." in name

@@ -144,6 +144,36 @@ def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
     return shape
 
 
+#: Microscopy formats accepted as uploads besides TIFF (kept under their own extension; read through bioio).
+UPLOAD_FORMATS = (".ome.tif", ".ome.tiff", ".czi", ".nd2", ".lif")
+
+
+def _upload_suffix(upload: UploadFile) -> str:
+    """The extension an upload is stored under: its microscopy format's, else ``.tif``."""
+    from fijax.io.microscopy import kind_of
+
+    kind = kind_of(upload.filename or "")
+    return kind if kind in UPLOAD_FORMATS else ".tif"
+
+
+def _check_microscopy(path: Path, label: str, max_pixels: int) -> list[int]:
+    """Check that ``path`` is a CZI/ND2/LIF file bioio reads, within the pixel limit (metadata only)."""
+    from fijax.io.microscopy import _open_bioimage, kind_of
+
+    try:
+        shape = [int(n) for n in _open_bioimage(path, kind_of(path)).shape]
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is bad input, never a 500
+        raise InputError(f"{label}: not a readable {kind_of(path)} file ({type(exc).__name__}: {exc})") from exc
+    pixels = math.prod(shape)
+    if pixels > max_pixels:
+        raise LimitError(f"{label}: {pixels} pixels exceed the server's limit of {max_pixels}")
+    if pixels == 0:
+        raise InputError(f"{label}: the image is empty (shape {shape})")
+    return shape
+
+
 def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) -> list[int]:
     """Store an uploaded image in the job folder, atomically (temporary file, then rename).
 
@@ -160,7 +190,9 @@ def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) 
     finally:
         if tmp.exists():
             tmp.unlink()
-    return _check_tiff(target, label, max_pixels)
+    if target.suffix.lower() in (".tif", ".tiff"):  # TIFF and OME-TIFF
+        return _check_tiff(target, label, max_pixels)
+    return _check_microscopy(target, label, max_pixels)
 
 
 def _parse_options(raw: Any) -> dict[str, Any]:
@@ -279,7 +311,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             files, taken = {}, set()
             for key, upload in uploads.items():
-                rel = f"inputs/{safe_name(key, taken)}.tif"
+                rel = f"inputs/{safe_name(key, taken)}{_upload_suffix(upload)}"
                 await run_in_threadpool(_save_upload, upload, folder / rel, f"image {key!r}", config.max_pixels)
                 files[key] = rel
             if code is not None:

@@ -168,9 +168,11 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
 
 
 def _read_input(read_tiff, path: str, key: str):
-    """Read an uploaded TIFF; any decoding failure (truncated strips, bad compression) is bad input."""
+    """Read an uploaded image (TIFF, or OME-TIFF/CZI/ND2/LIF through bioio); any decoding failure is bad input."""
+    from fijax.io.microscopy import kind_of, read_image
+
     try:
-        return read_tiff(path, title=key)
+        return read_tiff(path, title=key) if kind_of(path) == ".tif" else read_image(path, title=key)
     except InputError as exc:
         raise InputError(f"input {key!r}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - tifffile raises many types on corrupt data
