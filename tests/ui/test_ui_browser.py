@@ -224,16 +224,23 @@ def test_qc_run_page_shows_its_verdict_and_maps_with_zoom(ui, tiffs):
 # -- compare ------------------------------------------------------------------------------------------
 def test_compare_on_an_uploaded_image_shows_the_figure_and_table(ui, tiffs):
     page = ui.page
+    # an earlier job's output to pick as the ground truth (a blur so slight it is the GT itself)
+    with ui.server.api() as api:
+        files = {"image": ("gt.tif", tiffs["gt"].read_bytes())}
+        earlier = api.post("/ops/test_blur", files=files, data={"options": '{"sigma": 0.01}'}).json()
     ui.login()
     nav(page, "Compare")
     page.get_by_label("Upload a TIFF", exact=True).set_input_files(tiffs["source"])
-    page.get_by_label("Upload a TIFF of the same shape").set_input_files(tiffs["gt"])
+    pick = page.get_by_label("…or pick one")
+    (label,) = [o for o in pick.locator("option").all_inner_texts() if earlier["id"][:8] in o]
+    pick.select_option(label=label)
     for box in page.locator("input[data-option-join=model]").all():
         box.uncheck()  # classical methods only: quick
     page.get_by_role("button", name="Compare").click()
     page.wait_for_url(re.compile(r".*/ui/jobs/[0-9a-f]{20}$"))
     assert wait_state(page, ("succeeded", "failed"), 120_000) == "succeeded", page.locator("#job-status").inner_text()
-    assert "Best method" in page.locator("#verdicts").inner_text()
+    assert "Best method" in page.locator("#verdicts").inner_text()  # scored: the picked GT arrived
+    assert "Inputs: image, gt" in page.locator("details", has_text="Options and inputs").text_content()
     figure = page.locator("img[alt='Figure comparison.png']")
     assert figure.count() == 1
     assert all(w > 0 for w in images_loaded(page, "section:has(#fig-h) img"))
