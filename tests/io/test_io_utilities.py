@@ -61,3 +61,23 @@ def test_safe_names_and_paths():
     with pytest.raises(InputError):
         check_title("../noisy.tif")
 
+
+
+def test_find_and_pair_tiffs(tmp_path):
+    from fijax.io.datasets import find_tiffs, pair_by_name, tiff_stem, tiffs_by_name
+
+    for name in ["b.tif", "a.TIFF", ".hidden.tif", "notes.txt", "c.ome.tif"]:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub.tif").mkdir()  # a folder named like a TIFF is not a file
+    assert [p.name for p in find_tiffs(tmp_path)] == ["a.TIFF", "b.tif", "c.ome.tif"]
+    assert list(tiffs_by_name([tmp_path])) == ["a", "b", "c"] and tiff_stem("x/y.ome.tiff") == "y"
+    with pytest.raises(InputError, match="^gt: no such file or folder"):
+        find_tiffs(tmp_path / "nope", "gt")
+    (tmp_path / "b.tiff").write_bytes(b"")
+    with pytest.raises(InputError, match="two files named 'b'"):
+        tiffs_by_name(tmp_path)
+    # the one pairing rule: by name, extras left out; one image on each side pairs whatever the names
+    assert pair_by_name({"b": 1, "a": 2}, {"a": "A", "b": "B", "z": "Z"}, "prediction") == {"b": "B", "a": "A"}
+    assert pair_by_name({"gt": 1}, {"pred": "P"}, "prediction") == {"gt": "P"}
+    with pytest.raises(InputError, match=r"^prediction: no file with the same name as GT image\(s\) a$"):
+        pair_by_name({"a": 1, "b": 2}, {"b": "B", "z": "Z"}, "prediction")

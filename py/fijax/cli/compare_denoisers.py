@@ -15,8 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-from fijax.errors import InputError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare-denoisers", help="DL model(s) vs Gaussian, Median and PureDenoise against GT",
@@ -34,30 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _files(path: Path, role: str) -> dict[str, Path]:
-    if path.is_dir():
-        files = {p.stem: p for p in sorted(path.iterdir()) if p.suffix.lower() in (".tif", ".tiff") and p.is_file()}
-        if not files:
-            raise InputError(f"{role}: no .tif/.tiff files in {path}")
-        return files
-    if not path.is_file():
-        raise InputError(f"{role}: no such file or folder: {path}")
-    return {path.stem: path}
-
-
 def run(args: argparse.Namespace) -> int:
     from fijax import ops
     from fijax.cli.macro import safe_filename
     from fijax.io import read_tiff, write_tiff
+    from fijax.io.datasets import pair_by_name, tiffs_by_name
     from fijax.ops import OpContext
 
-    noisy = _files(Path(args.noisy), "noisy")
-    gts = _files(Path(args.gt), "ground truth") if args.gt else {}
-    if gts and len(noisy) == 1 and len(gts) == 1:
-        gts = {next(iter(noisy)): next(iter(gts.values()))}
-    missing = [n for n in noisy if gts and n not in gts]
-    if missing:
-        raise InputError(f"ground truth: no file named like {', '.join(missing[:5])}")
+    noisy = tiffs_by_name(args.noisy, "noisy")
+    gts = pair_by_name(noisy, tiffs_by_name(args.gt, "ground truth"), "ground truth", "noisy") if args.gt else {}
     options = {"methods": args.methods, "gaussian_sigma": args.sigma, "median_radius": args.radius,
                "cycle_spins": args.cycle_spins, "mc_samples": args.mc_samples, "seed": args.seed}
     if args.model:

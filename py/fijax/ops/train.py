@@ -2,8 +2,8 @@
 
 Images come either as inputs (``source`` and, for supervised tasks, ``target``: each an image or
 stack — the server and macro commands pass these) or as paths (``source_paths`` /
-``target_paths``: TIFF files or folders, paired by sorted order — the CLI passes these; their file
-names and sha256 go into the model card). Long-running: progress goes to ``ctx.progress`` after
+``target_paths``: image files or folders, paired by file name (:mod:`fijax.io.datasets`) — the CLI
+passes these; their file names and sha256 go into the model card). Long-running: progress goes to ``ctx.progress`` after
 every step and ``ctx.check_cancelled`` is honoured before every step; a cancelled or crashed run
 continues with ``resume=true``.
 """
@@ -17,6 +17,7 @@ from typing import Any
 import pydantic
 
 from fijax.errors import InputError
+from fijax.io.datasets import pair_by_name, tiff_stem
 from fijax.io.image import Image
 from fijax.ops import OpContext, OpResult, operation
 
@@ -115,8 +116,10 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
         for p in collect_tiffs(options.source_paths):
             sources.append(read_image(p))
             files[str(p)] = sha256_file(p)
-    if options.target_paths:
-        for p in collect_tiffs(options.target_paths):
+    if options.target_paths:  # paired with the sources by file name (fijax.io.datasets)
+        named = {tiff_stem(p): p for p in collect_tiffs(options.source_paths)} if options.source_paths else {}
+        found = {tiff_stem(p): p for p in collect_tiffs(options.target_paths)}
+        for p in (pair_by_name(named, found, "target", "source").values() if named else found.values()):
             targets.append(read_image(p))
             files[str(p)] = sha256_file(p)
     if not sources and not options.resume:
@@ -149,12 +152,10 @@ def held_out_pairs(folder: str) -> list[tuple[Path, Path]]:
     src_dir, tgt_dir = root / "source", root / "target"
     if not src_dir.is_dir() or not tgt_dir.is_dir():
         raise InputError(f"--test {root}: expected subfolders source/ and target/ (ground truth), paired by file name")
-    sources = {p.stem: p for p in collect_tiffs([str(src_dir)])}
-    targets = {p.stem: p for p in collect_tiffs([str(tgt_dir)])}
-    missing = sorted(set(sources) ^ set(targets))
-    if missing:
-        raise InputError(f"--test {root}: source/ and target/ differ in file names: {', '.join(missing)}")
-    return [(sources[k], targets[k]) for k in sorted(sources)]
+    sources = {tiff_stem(p): p for p in collect_tiffs([str(src_dir)])}
+    targets = pair_by_name(sources, {tiff_stem(p): p for p in collect_tiffs([str(tgt_dir)])},
+                           f"--test {root}/target", "source")
+    return [(sources[k], targets[k]) for k in sources]
 
 
 def held_out_qc(record: Any, trained: Any, pairs: list[tuple[Path, Path]], origin: str) -> tuple[Any, dict]:

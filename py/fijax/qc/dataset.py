@@ -41,6 +41,7 @@ import numpy as np
 
 from fijax.errors import CancelledError, InputError
 from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, write_tiff
+from fijax.io.datasets import pair_by_name, tiffs_by_name
 from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.io.table import csv_text, jsonable
 from fijax.qc.baseline import (
@@ -101,9 +102,6 @@ LABEL_COLUMNS = ["file", "criterion", "thresh", "tp", "fp", "fn", "precision", "
 
 #: Columns of ``compare.csv`` (one row per method, best first).
 COMPARE_COLUMNS = ["rank", "method", "n_slices"] + [f"mean_{m}" for m in METRICS] + ["verdict_vs_source"]
-
-_TIFF_SUFFIXES = (".tif", ".tiff")
-
 
 def verdict(pred_ssim: float, pred_psnr: float, source_ssim: float | None, source_psnr: float | None) -> str:
     """Apply :data:`VERDICT_RULE` to one set of (mean) metrics."""
@@ -166,36 +164,18 @@ def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
             raise InputError(f"{role}: no images given")
         return images, hashes
     if isinstance(spec, str | os.PathLike):
-        path = Path(spec)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in _TIFF_SUFFIXES and p.is_file()
-                           and not p.name.startswith("."))
-            if not files:
-                raise InputError(f"{role}: no .tif/.tiff files in folder {path}")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise InputError(f"{role}: no such file or folder: {path}")
         images, hashes = {}, {}
-        for f in files:
-            if f.stem in images:
-                raise InputError(f"{role}: two files named {f.stem!r} (.tif and .tiff) in {path}")
-            images[f.stem] = read_tiff(f)
-            hashes[f.stem] = sha256_file(f)
+        for name, f in tiffs_by_name(spec, role).items():
+            images[name] = read_tiff(f)
+            hashes[name] = sha256_file(f)
         return images, hashes
     raise InputError(f"{role}: expected a TIFF file, a folder, an array or a mapping of arrays, "
                      f"got {type(spec).__name__}")
 
 
 def _pair(gt: dict[str, Image], other: dict[str, Image], role: str) -> dict[str, Image]:
-    """Match ``other`` to the GT names; a single file on each side pairs regardless of its name."""
-    if len(gt) == 1 and len(other) == 1:
-        return {next(iter(gt)): next(iter(other.values()))}
-    missing = [n for n in gt if n not in other]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise InputError(f"{role}: no file with the same name as GT image(s) {shown}")
-    return {n: other[n] for n in gt}
+    """Match ``other`` to the GT names (:func:`fijax.io.datasets.pair_by_name`)."""
+    return pair_by_name(gt, other, role, "GT")
 
 
 def _planes(img: Image, role: str, name: str) -> np.ndarray:
