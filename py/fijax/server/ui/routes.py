@@ -100,7 +100,9 @@ def verdict_class(text: Any) -> str:
 
 
 env.filters.update(fmt=fmt, when=when, verdict_class=verdict_class)
-env.globals.update(version=__version__, duration=duration)
+#: What the file pickers offer: TIFF and the microscopy formats the server reads (OME-TIFF, CZI, ND2, LIF).
+ACCEPT = ".tif,.tiff,.czi,.nd2,.lif,image/tiff"
+env.globals.update(version=__version__, duration=duration, accept=ACCEPT)
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
