@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="seconds after the soft timeout before the worker is killed and restarted (default 10)")
     p.add_argument("--max-upload-mb", type=float, default=512.0, help="largest request body in MiB (default 512)")
     p.add_argument("--max-pixels", type=int, default=1 << 28, help="largest image in pixels (default 2^28)")
+    p.add_argument("--max-decoded-mb", type=float, default=None,
+                   help="largest decoded pixel data per request in MiB, checked from the TIFF headers before "
+                        "decoding (default 1024, and compressed images over 256 MiB that decode to more than "
+                        "200x their size are refused)")
+    p.add_argument("--outputs", metavar="DIR",
+                   help="folder where requests may write files they name (an 'out' option); without it, "
+                        "server-side writes stay inside each job's artifacts folder")
     p.add_argument("--ops-module", action="append", default=[], metavar="MODULE",
                    help="import this module to register extra operations (also $FIJAX_EXTRA_OPS, comma-separated)")
     p.set_defaults(func=run)
@@ -59,6 +66,15 @@ def build_config(args: argparse.Namespace):
                         ("--max-pixels", args.max_pixels)):
         if value <= 0:
             raise InputError(f"{name} must be positive, got {value}")
+    if args.max_decoded_mb is not None and not (0 < args.max_decoded_mb < 1 << 40):
+        raise InputError(f"--max-decoded-mb must be a positive number of MiB, got {args.max_decoded_mb}")
+    outputs = None
+    if args.outputs:
+        from pathlib import Path
+
+        outputs = Path(args.outputs).expanduser().resolve()
+        if not outputs.is_dir():
+            raise InputError(f"--outputs {args.outputs}: not an existing folder")
     if args.kill_grace < 0 or args.job_timeout < 0:
         raise InputError("--kill-grace and --job-timeout must not be negative")
     extra = [m for m in os.environ.get("FIJAX_EXTRA_OPS", "").split(",") if m.strip()] + list(args.ops_module)
@@ -68,6 +84,8 @@ def build_config(args: argparse.Namespace):
     return ServerConfig(host=args.host, port=args.port, allowed_hosts=tuple(hosts),
                         cors_origins=tuple(args.cors_origin), max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
                         max_pixels=int(args.max_pixels), allow_macros=not args.no_macros, workers=args.workers,
+                        max_decoded_bytes=(int(args.max_decoded_mb * (1 << 20)) if args.max_decoded_mb else None),
+                        outputs=outputs,
                         timeout=args.timeout, job_timeout=args.job_timeout or None, kill_grace=args.kill_grace,
                         extra_op_modules=tuple(m.strip() for m in extra), preload_imagej=args.preload_imagej)
 
@@ -78,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     from fijax.paths import fijax_home
     from fijax.server.app import create_app
-    from fijax.server.security import write_token_file
+    from fijax.server.security import is_loopback, write_token_file
 
     config = build_config(args)
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
@@ -89,8 +107,17 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot bind {config.host}:{config.port}: {exc}") from exc
     config.port = sock.getsockname()[1]
+    token_path = args.token_file or fijax_home() / "server.token"
+    try:  # before the app starts: an unwritable token file is bad input, not a traceback
+        token_file = write_token_file(token_path, config.token, config.url)
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot write the token file {token_path}: {exc.strerror or exc}") from None
     app = create_app(config)
-    token_file = write_token_file(args.token_file or fijax_home() / "server.token", config.token, config.url)
+    if not is_loopback(config.host.strip("[]")):
+        print(f"WARNING: serving {config.url} beyond this machine without TLS: the token and every image travel "
+              "in clear text, so anyone on the network path can read them and reuse the token. Put a TLS "
+              "reverse proxy in front (see docs/server.md).", file=sys.stderr, flush=True)
     print(f"fijax server: {config.url}\ntoken: {config.token}\ntoken file: {token_file}\n"
           f"browser: open {config.url}/ and log in with the token\n"
           f"macros: {'enabled (privileged: macros can run shell commands)' if config.allow_macros else 'disabled'}",

@@ -8,12 +8,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from fijax.paths import file_mode
+
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, suffix: str | None = None, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
-    On an exception the temporary file is removed and ``target`` is untouched.
+    On an exception the temporary file is removed and ``target`` is untouched. The new file
+    gets the permissions a plain ``open`` would give it (0666 less the umask), except inside
+    the fijax home where it is owner-only (0600); :func:`tempfile.mkstemp` alone would make
+    every output 0600, unreadable to colleagues on a shared server.
 
     Parameters
     ----------
@@ -22,6 +27,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     suffix : str, optional
         Suffix of the temporary file (some writers pick a format from it). Defaults to
         the target's suffix.
+    mode : int, optional
+        Permission bits of the new file (default: see above).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +42,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        if tmp_path.exists():
+            os.chmod(tmp_path, file_mode(target) if mode is None else mode)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

@@ -15,14 +15,80 @@ from fijax.io.image import CANONICAL_AXES, Image
 #: dtypes ImageJ stores natively; others are converted on write (see :func:`write_tiff`).
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 
+#: Environment variable with the largest decoded image, in MiB (``fijax --max-decoded-mb`` sets it).
+MAX_DECODED_ENV = "FIJAX_MAX_DECODED_MB"
+#: Default largest decoded image (16 GiB) when neither the caller nor the environment sets one.
+DEFAULT_MAX_DECODED = 16 << 30
+#: Without an explicit limit, an image decoding to more than this many bytes ...
+BOMB_MIN_BYTES = 256 << 20
+#: ... at more than this many times its file size is refused as a decompression bomb.
+BOMB_RATIO = 200
 
-def read_tiff(path: str | os.PathLike, title: str | None = None) -> Image:
-    """Read a TIFF into an :class:`Image`, keeping ImageJ axes and calibration.
+
+def decoded_limit() -> tuple[int, bool]:
+    """The largest decoded image in bytes and whether it was set explicitly (``$FIJAX_MAX_DECODED_MB``)."""
+    raw = os.environ.get(MAX_DECODED_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_DECODED, False
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise InputError(f"${MAX_DECODED_ENV}={raw!r} is not a number of MiB") from None
+    if not mb > 0 or not np.isfinite(mb):
+        raise InputError(f"${MAX_DECODED_ENV} must be a positive number of MiB, got {raw!r}")
+    return int(mb * (1 << 20)), True
+
+
+def check_decoded_size(label: str, nbytes: int, file_bytes: int, max_bytes: int | None = None,
+                       ratio_check: bool | None = None,
+                       hint: str = f"--max-decoded-mb or ${MAX_DECODED_ENV}") -> None:
+    """Refuse an image whose header declares more decoded bytes than allowed, before decoding it.
+
+    Parameters
+    ----------
+    label : str
+        How the image is named in the message (file name or input name).
+    nbytes, file_bytes : int
+        Declared decoded size and size of the file on disk.
+    max_bytes : int, optional
+        Explicit limit; default :func:`decoded_limit`. Without any explicit limit, images above
+        :data:`BOMB_MIN_BYTES` compressed more than :data:`BOMB_RATIO` times are refused too (a
+        tiny zlib file declaring 20000² pixels would otherwise keep a CPU busy for minutes).
+    ratio_check : bool, optional
+        Force the decompression-bomb rule on (the server) or off; default: only without an
+        explicit limit.
+    hint : str
+        Where the limit is set, for the message.
 
     Raises
     ------
     InputError
-        When the file is missing, not a TIFF or corrupt.
+        Naming the declared size, the limit and how to raise it.
+    """
+    explicit = max_bytes is not None
+    if max_bytes is None:
+        max_bytes, explicit = decoded_limit()
+    if nbytes > max_bytes:
+        raise InputError(f"{label}: declares {nbytes / (1 << 20):.0f} MiB of decoded pixels, more than the limit "
+                         f"of {max_bytes / (1 << 20):.0f} MiB (raise it with {hint})")
+    if ratio_check is None:
+        ratio_check = not explicit
+    if ratio_check and nbytes > BOMB_MIN_BYTES and nbytes > BOMB_RATIO * max(file_bytes, 1):
+        raise InputError(f"{label}: a {file_bytes}-byte file declares {nbytes / (1 << 20):.0f} MiB of decoded "
+                         f"pixels (compressed {nbytes / max(file_bytes, 1):.0f}x): refused as a likely "
+                         f"decompression bomb (raise the limit with {hint} to allow it)")
+
+
+def read_tiff(path: str | os.PathLike, title: str | None = None, max_bytes: int | None = None) -> Image:
+    """Read a TIFF into an :class:`Image`, keeping ImageJ axes and calibration.
+
+    The decoded size declared by the header is checked (:func:`check_decoded_size`, limit
+    ``max_bytes`` or ``$FIJAX_MAX_DECODED_MB``) before any pixel is decoded.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not a TIFF, corrupt or beyond the decoded-size limit.
     """
     path = Path(path)
     if not path.is_file():
@@ -30,14 +96,23 @@ def read_tiff(path: str | os.PathLike, title: str | None = None) -> Image:
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            check_decoded_size(path.name, int(series.size) * np.dtype(series.dtype).itemsize,
+                               path.stat().st_size, max_bytes)
             data = series.asarray()
+            if data.dtype == np.bool_:  # 1-bit TIFFs (masks): 0/1 as uint8, which every operation takes
+                data = data.astype(np.uint8)
             axes = series.axes
             ij = tif.imagej_metadata or {}
             page = tif.pages[0]
             res = page.tags.get("XResolution"), page.tags.get("YResolution")
             desc = page.description if hasattr(page, "description") else ""
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
-        raise InputError(f"{path.name}: not a readable TIFF file ({exc})") from exc
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{path.name}: not enough memory to decode this image; lower --max-decoded-mb to refuse "
+                         "such files early, or crop it") from None
+    except Exception as exc:  # noqa: BLE001 - tifffile/struct/zlib raise many types on corrupt files
+        raise InputError(f"{path.name}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
     data, axes = _to_canonical(data, axes)
     pixel_size, unit = _calibration(res, ij)
     meta = {k: v for k, v in ij.items() if isinstance(v, str | int | float)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,11 +34,46 @@ from fijax.io.image import Image
 
 @dataclass
 class OpContext:
-    """What an operation may use besides its inputs: an output folder, progress and cancellation."""
+    """What an operation may use besides its inputs: an output folder, progress and cancellation.
+
+    ``confine_outputs`` (set by the server) keeps every file an operation writes inside
+    ``out_dir`` (the job's artifacts) or inside ``output_root`` (the operator's ``--outputs``
+    folder): a user-chosen ``out`` path goes through :meth:`output_path`, so a token holder
+    cannot write or overwrite files elsewhere on the server.
+    """
 
     out_dir: Path | None = None
     progress: Callable[[float, str], None] = lambda fraction, message: None
     is_cancelled: Callable[[], bool] = lambda: False
+    confine_outputs: bool = False
+    output_root: Path | None = None
+
+    def output_path(self, path: str | os.PathLike, what: str = "out") -> Path:
+        """Resolve a user-given output path, refusing places outside the allowed folders when confined.
+
+        Unconfined (CLI, desktop Fiji) the path is returned as given (``~`` expanded). Confined,
+        a relative path is taken inside ``output_root`` (else ``out_dir``) and the result must
+        lie inside one of them.
+
+        Raises
+        ------
+        InputError
+            When confined and the path leaves the allowed folders (or none is configured).
+        """
+        given = Path(os.fspath(path)).expanduser()
+        if not self.confine_outputs:
+            return given
+        roots = [Path(r).resolve() for r in (self.output_root, self.out_dir) if r is not None]
+        if not roots:
+            raise InputError(f"{what}={path}: this server writes files only into a job's artifacts folder "
+                             "(or the operator's --outputs folder); none is available for this request")
+        target = (given if given.is_absolute() else roots[0] / given).resolve()
+        if not any(target == r or target.is_relative_to(r) for r in roots):
+            where = (f"the operator's output folder {self.output_root}" if self.output_root is not None
+                     else "the job's artifacts folder (the server was started without --outputs)")
+            raise InputError(f"{what}={path}: writing outside {where} is not allowed on this server; give a "
+                             "relative path or omit it")
+        return target
 
     def check_cancelled(self) -> None:
         """Raise :class:`CancelledError` when the caller asked to stop."""

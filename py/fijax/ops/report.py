@@ -87,7 +87,7 @@ class ExportOptions(pydantic.BaseModel):
 
 def _model_out(options_out: str | None, ctx: OpContext, record: Any, kind: str) -> Path:
     if options_out:
-        return Path(options_out)
+        return ctx.output_path(options_out)
     if ctx.out_dir is not None:
         return Path(ctx.out_dir)
     from fijax.paths import fijax_home
@@ -115,7 +115,12 @@ def report_qc_op(inputs: Mapping[str, Image], options: ReportQCOptions, ctx: OpC
     """Write the QC report; values: verdict, image count, overlap warning and paths."""
     from fijax.report.qc import write_qc_report
 
-    out = options.out or (str(ctx.out_dir) if ctx.out_dir is not None else None)
+    if options.out:
+        out = str(ctx.output_path(options.out))
+    elif ctx.out_dir is not None:
+        out = str(ctx.out_dir)
+    else:
+        out = None if not ctx.confine_outputs else str(ctx.output_path("report"))
     paths = write_qc_report(options.qc_dir, out, model=options.model, origin=options.origin,
                             eval_files=options.eval_files or None)
     import json
@@ -137,7 +142,7 @@ def export_op(inputs: Mapping[str, Image], options: ExportOptions, ctx: OpContex
     from fijax.report.bioimageio import export_bioimageio
 
     record = ModelRegistry().get(options.model)
-    out = Path(options.out) if options.out else (
+    out = ctx.output_path(options.out) if options.out else (
         _model_out(None, ctx, record, "exports") / f"{record.name}_v{record.version}.bioimageio.zip"
         if ctx.out_dir is None else Path(ctx.out_dir) / f"{record.name}_v{record.version}.bioimageio.zip")
     ctx.progress(0.0, f"exporting {record.ref} to ONNX")

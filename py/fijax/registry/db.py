@@ -36,6 +36,9 @@ def connect(path: str | os.PathLike | None = None, schema: str = "") -> sqlite3.
     con.execute("PRAGMA foreign_keys=ON")
     if schema:
         con.executescript(schema)
+    for suffix in ("", "-wal", "-shm"):  # models, jobs and provenance: owner-only like the rest of the home
+        with contextlib.suppress(OSError):
+            os.chmod(f"{path}{suffix}", 0o600)
     return con
 
 

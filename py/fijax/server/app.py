@@ -34,6 +34,7 @@ from fijax import __version__
 from fijax.errors import InputError, MacroError, NotFoundError
 from fijax.io.atomic import atomic_path
 from fijax.io.names import check_relative_path, check_title, safe_name
+from fijax.io.tiff import check_decoded_size
 from fijax.paths import fijax_home
 from fijax.registry.jobs import Job, JobStore, check_job_id, jsonable, new_job_id
 from fijax.server.security import GuardMiddleware, UploadTooLarge, new_token
@@ -62,7 +63,14 @@ class ServerConfig:
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 512 * 1024 * 1024
     max_pixels: int = 1 << 28
+    max_decoded_bytes: int | None = None  # None: 1 GiB and the decompression-bomb ratio check
+
+    @property
+    def decoded_limit(self) -> int:
+        """Largest decoded pixel data per request (and per image), in bytes."""
+        return self.max_decoded_bytes or 1 << 30
     max_files: int = 32
+    outputs: Path | None = None
     allow_macros: bool = True
     workers: int = 1
     timeout: float = 600.0
@@ -129,11 +137,17 @@ def _macro_params(raw: Any) -> dict[str, Any]:
     return {str(k): v for k, v in raw.items()}
 
 
-def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
-    """Check that ``path`` is a TIFF within the pixel limit, reading only its header."""
+def _check_tiff(path: Path, label: str, max_pixels: int, max_bytes: int | None = None,
+                ratio_check: bool = True) -> tuple[list[int], int]:
+    """Check that ``path`` is a TIFF within the pixel and decoded-size limits, reading only its header.
+
+    Returns the shape and the declared decoded size in bytes.
+    """
     try:
         with tifffile.TiffFile(path) as tif:
-            shape = list(tif.series[0].shape)
+            series = tif.series[0]
+            shape = list(series.shape)
+            nbytes = math.prod(shape) * series.dtype.itemsize
     except Exception as exc:  # noqa: BLE001 - any failure to parse is bad input, never a 500
         raise InputError(f"{label}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
     pixels = math.prod(shape)
@@ -141,7 +155,13 @@ def _check_tiff(path: Path, label: str, max_pixels: int) -> list[int]:
         raise LimitError(f"{label}: {pixels} pixels exceed the server's limit of {max_pixels}")
     if pixels == 0:
         raise InputError(f"{label}: the image is empty (shape {shape})")
-    return shape
+    if max_bytes is not None:
+        try:
+            check_decoded_size(label, nbytes, path.stat().st_size, max_bytes, ratio_check=ratio_check,
+                               hint="'fijax serve --max-decoded-mb'")
+        except InputError as exc:
+            raise LimitError(str(exc)) from None
+    return shape, nbytes
 
 
 #: Microscopy formats accepted as uploads besides TIFF (kept under their own extension; read through bioio).
@@ -174,7 +194,8 @@ def _check_microscopy(path: Path, label: str, max_pixels: int) -> list[int]:
     return shape
 
 
-def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) -> list[int]:
+def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int,
+                 max_bytes: int | None = None, ratio_check: bool = True) -> tuple[list[int], int]:
     """Store an uploaded image in the job folder, atomically (temporary file, then rename).
 
     Not fsynced, unlike :func:`fijax.io.atomic_path`: an fsync per input cost ~5-10 ms per request,
@@ -186,13 +207,15 @@ def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int) 
     try:
         with open(tmp, "wb") as fh:
             shutil.copyfileobj(upload.file, fh, 1 << 20)
+        os.chmod(tmp, 0o600)  # job inputs are the user's data: owner-only, like the rest of $FIJAX_HOME
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     if target.suffix.lower() in (".tif", ".tiff"):  # TIFF and OME-TIFF
-        return _check_tiff(target, label, max_pixels)
-    return _check_microscopy(target, label, max_pixels)
+        return _check_tiff(target, label, max_pixels, max_bytes, ratio_check)
+    shape = _check_microscopy(target, label, max_pixels)
+    return shape, math.prod(shape)  # bioio reads no dtype from the header: at least one byte a pixel
 
 
 def _parse_options(raw: Any) -> dict[str, Any]:
@@ -281,7 +304,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         return {
             "version": __version__, "versions": library_versions(), "started": state.get("started"),
             "macros_enabled": config.allow_macros, "operations": sorted(op_table),
+            "outputs_root": bool(config.outputs),
             "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
+                       "max_decoded_bytes": config.decoded_limit,
                        "max_files": config.max_files, "timeout": config.timeout,
                        "job_timeout": config.job_timeout, "kill_grace": config.kill_grace},
             "workers": supervisor().status(), "queued": supervisor().queued(),
@@ -309,10 +334,17 @@ def create_app(config: ServerConfig) -> FastAPI:
         job_id = new_job_id()
         folder = jobs_dir / job_id
         try:
-            files, taken = {}, set()
+            files, taken, decoded = {}, set(), 0
             for key, upload in uploads.items():
                 rel = f"inputs/{safe_name(key, taken)}{_upload_suffix(upload)}"
-                await run_in_threadpool(_save_upload, upload, folder / rel, f"image {key!r}", config.max_pixels)
+                _, nbytes = await run_in_threadpool(_save_upload, upload, folder / rel, f"image {key!r}",
+                                                    config.max_pixels, config.decoded_limit,
+                                                    config.max_decoded_bytes is None)
+                decoded += nbytes
+                if decoded > config.decoded_limit:
+                    raise LimitError(f"the request's images declare {decoded / (1 << 20):.0f} MiB of decoded "
+                                     f"pixels together, more than the server's limit of "
+                                     f"{config.decoded_limit / (1 << 20):.0f} MiB per request")
                 files[key] = rel
             if code is not None:
                 with atomic_path(folder / "macro.ijm") as tmp:
@@ -326,7 +358,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         """The worker's task for a job row (new or resumed): everything is in the row and its folder."""
         payload = {"job_id": job.id, "kind": job.kind, "name": job.name, "options": job.options,
                    "inputs": {k: str(job.dir / rel) for k, rel in job.inputs.items()}, "dir": str(job.dir),
-                   "artifacts": job.settings.get("artifacts", True)}
+                   "artifacts": job.settings.get("artifacts", True),
+                   "output_root": str(config.outputs) if config.outputs else None,
+                   "max_decoded_bytes": config.decoded_limit}
         if job.kind == "macro":
             payload["code"] = (job.dir / "macro.ijm").read_text()
         return payload

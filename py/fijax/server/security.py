@@ -11,8 +11,10 @@ bodies larger than the cap get 413 before they are read.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +25,8 @@ from fijax.io.atomic import atomic_path
 #: Paths served without a token (liveness probes).
 PUBLIC_PATHS = frozenset({"/health"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# A DNS name or an IPv4 literal: labels of letters, digits, '-' and '_' (no '@', '/', spaces...).
+_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$")
 
 
 class UploadTooLarge(Exception):
@@ -45,7 +49,7 @@ def write_token_file(path: str | os.PathLike, token: str, url: str) -> Path:
     the token is the first line and the JSON with the URL follows on the second.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, mode=0o600) as tmp:
         os.chmod(tmp, 0o600)
         tmp.write_text(f"{token}\n{json.dumps({'url': url, 'token': token})}\n")
     os.chmod(path, 0o600)
@@ -66,15 +70,47 @@ def read_token_file(path: str | os.PathLike) -> tuple[str, str | None]:
 
 
 def host_name(header: str) -> str:
-    """The host part of a ``Host`` header (``[::1]:8000`` → ``::1``, ``a.b:80`` → ``a.b``)."""
+    """The host part of a ``Host`` header (``[::1]:8000`` → ``::1``, ``a.b:80`` → ``a.b``).
+
+    Returns ``""`` for anything that is not a plain host name or IP literal with an optional
+    numeric port (``127.0.0.1@evil.com``, ``a b``, ``[::1]x``): such a header is never allowed.
+    """
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+        end = header.find("]")
+        if end < 0:
+            return ""
+        host, rest = header[1:end], header[end + 1:]
+        if rest and not re.fullmatch(r":\d{1,5}", rest):
+            return ""
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            return ""
+    if header.count(":") > 1:  # a bare IPv6 literal (no port possible without brackets)
+        try:
+            return str(ipaddress.IPv6Address(header))
+        except ValueError:
+            return ""
+    host, _, port = header.partition(":")
+    if (port and not port.isdigit()) or not _HOSTNAME.match(host):
+        return ""
+    return host.rstrip(".")
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.") or host.endswith(".localhost")
+    """Whether ``host`` is ``localhost`` or a loopback IP literal (``127.0.0.0/8``, ``::1``).
+
+    Names are not resolved and nothing is matched by prefix: ``127.0.0.1.evil.com`` is a
+    foreign name (an attacker's DNS can point it at 127.0.0.1: DNS rebinding).
+    """
+    host = host.strip().lower().strip("[]").rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _reply(send, status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
@@ -102,7 +138,7 @@ class GuardMiddleware:
     def __init__(self, app, token: str, allowed_hosts: Iterable[str] = (), max_body: int = 1 << 30):
         self.app = app
         self.token = token.encode()
-        self.allowed = {h.lower().strip("[]") for h in allowed_hosts}
+        self.allowed = {h if h == "*" else (host_name(h) or h.lower().strip("[]")) for h in allowed_hosts}
         self.max_body = int(max_body)
 
     def host_ok(self, header: str) -> bool:

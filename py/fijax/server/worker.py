@@ -127,14 +127,18 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
     images_dir = folder / "images"
     artifacts = folder / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    inputs = {key: _read_input(read_tiff, path, key) for key, path in task["inputs"].items()}
+    max_bytes = task.get("max_decoded_bytes")
+    inputs = {key: _read_input(read_tiff, path, key, max_bytes) for key, path in task["inputs"].items()}
     progress = _Progress(conn, task["job_id"])
 
     def cancelled() -> bool:
         return bool(cancel_flag.value)
 
+    # Server-side writes stay in the job's artifacts (or the operator's --outputs folder): a token
+    # holder must not be able to overwrite arbitrary files of the server's user.
+    root = task.get("output_root")
     ctx = OpContext(out_dir=artifacts if task.get("artifacts", True) else None, progress=progress,
-                    is_cancelled=cancelled)
+                    is_cancelled=cancelled, confine_outputs=True, output_root=Path(root) if root else None)
     if task["kind"] == "macro":
         images, table, values, files, log = _run_macro(task["code"], inputs, cancelled,
                                                        task["options"].get("params") or {}, artifacts)
@@ -167,12 +171,14 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
     return jsonable({"values": values, "table": table, "images": out_images, "files": out_files})
 
 
-def _read_input(read_tiff, path: str, key: str):
+def _read_input(read_tiff, path: str, key: str, max_bytes: int | None = None):
     """Read an uploaded image (TIFF, or OME-TIFF/CZI/ND2/LIF through bioio); any decoding failure is bad input."""
     from fijax.io.microscopy import kind_of, read_image
 
     try:
-        return read_tiff(path, title=key) if kind_of(path) == ".tif" else read_image(path, title=key)
+        if kind_of(path) == ".tif":
+            return read_tiff(path, title=key, max_bytes=max_bytes)
+        return read_image(path, title=key)
     except InputError as exc:
         raise InputError(f"input {key!r}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - tifffile raises many types on corrupt data

@@ -14,11 +14,11 @@ SSIM/RSE maps (or, without ``gt``, the MC-dropout uncertainty maps) open as imag
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 from fijax import ops
 from fijax.bridge.commands import CommandCall, macro_command
-from fijax.ops import OpContext, OpResult
+from fijax.ops import OpResult
 
 
 @macro_command("FiJAX Compare Denoisers", inputs=("image", "gt", "gaussian", "median"),
@@ -29,6 +29,5 @@ def compare_denoisers(call: CommandCall) -> OpResult:
     """Run ``compare_denoisers``; ``out=`` becomes the operation's output folder."""
     options = dict(call.options)
     out = options.pop("out", None)
-    ctx = OpContext(out_dir=Path(out).expanduser() if out else None, progress=call.ctx.progress,
-                    is_cancelled=call.ctx.is_cancelled)
+    ctx = dataclasses.replace(call.ctx, out_dir=call.ctx.output_path(out) if out else None)
     return ops.get("compare_denoisers")(call.images, options, ctx)
