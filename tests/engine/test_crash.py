@@ -36,10 +36,13 @@ def test_kill_9_then_resume(tmp_path):
     env = dict(os.environ, FIJAX_HOME=str(tmp_path), JAX_PLATFORMS="cpu")
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(here=str(HERE))], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    state = tmp_path / "runs" / "crash" / "state.npz"
+    runs = tmp_path / "runs" / "crash"
+    state = runs / "none" / "state.npz"
     try:
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:
+            found = sorted(runs.glob("*/state.npz")) if runs.is_dir() else []
+            state = found[-1] if found else state
             if state.is_file() and load_npz(state)[1].get("epoch", 0) >= 2:
                 break
             time.sleep(0.2)

@@ -11,7 +11,7 @@ from engine_synth import fluorescence, poisson_gaussian, psnr
 from fijax.engine.checkpoint import load_npz, model_arrays
 from fijax.engine.config import preset
 from fijax.engine.model import load_model
-from fijax.engine.train import train
+from fijax.engine.train import run_dir_for, train
 from fijax.errors import CancelledError, InputError, NotFoundError
 from fijax.io.image import Image
 from fijax.registry.models import ModelRegistry
@@ -109,7 +109,7 @@ def test_same_seed_bit_identical_and_resume(tmp_path, data):
     with pytest.raises(CancelledError):
         train(cfg, noisy[:2], name="c", registry=reg, stop_after_steps=6)
     assert reg.list("c") == []
-    state, meta = load_npz(tmp_path / "runs" / "c" / "state.npz")
+    state, meta = load_npz(run_dir_for("c", tmp_path) / "state.npz")
     assert meta["epoch"] == 1 and meta["step"] == 4
     c = train(cfg, noisy[:2], name="c", registry=reg, resume=True)
     wc = model_arrays(c.trained.model)

@@ -31,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``export_bioimageio`` and print the package path and the ONNX round-trip difference."""
     from fijax import ops
+    from fijax.cli._outputs import check_writable, note_replaced
 
+    check_writable(args.out)
+    note_replaced([args.out])
     result = ops.get("export_bioimageio")({}, {
         "model": args.model, "out": args.out, "authors": args.author, "license": args.license, "cite": args.cite,
         "tags": args.tag, "description": args.description, "name": args.name, "git_repo": args.git_repo,

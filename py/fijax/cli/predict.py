@@ -40,6 +40,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict every input; print one JSON line per written file."""
     from fijax import ops
+    from fijax.cli._outputs import check_collisions, check_not_input, check_writable, note_replaced
     from fijax.errors import InputError
     from fijax.io.microscopy import kind_of, read_image, write_image
     from fijax.ops.train import collect_tiffs
@@ -57,8 +58,16 @@ def run(args: argparse.Namespace) -> int:
             options["n_tiles"] = [int(t) for t in args.n_tiles.replace("x", ",").split(",")]
         except ValueError as exc:
             raise InputError(f"--n-tiles expects integers like 2,2, got {args.n_tiles!r}") from exc
-    if args.batch_size:
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1 (omit it for automatic), got {args.batch_size}")
         options["batch_size"] = args.batch_size
+    # every output is known before computing: refuse collisions, in-place overwrites and unwritable places
+    plan = {f: (out if single else out / f"{f.name[:-len(kind_of(f))] or f.stem}.tif") for f in files}
+    check_collisions(plan)
+    check_not_input(plan.values(), files)
+    check_writable(out, folder=not single)
+    note_replaced(plan.values())
     op = ops.get("predict")
     checks = []
     for f in files:
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             checks.append({"image": stem, "model": v["model"], "domain_score": v["domain_score"],
                            "in_domain": v["in_domain"], "threshold": v["domain_threshold"],
                            "windows": v["domain_windows"]})
-        base = out if single else out / f"{stem}.tif"
+        base = plan[f]
         for i, (name, image) in enumerate(result.images.items()):
             # the first image is the main output (prediction; labels of segmentation models)
             kind = kind_of(base)

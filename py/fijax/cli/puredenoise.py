@@ -29,8 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read ``IN``, run the ``puredenoise`` operation, write ``--out`` atomically; print the parameters used."""
     from fijax import ops
+    from fijax.cli._outputs import check_not_input, check_writable, note_replaced
     from fijax.io.microscopy import read_image, write_image
 
+    check_not_input([args.out], [args.input])
+    check_writable(args.out)
+    note_replaced([args.out])
     image = read_image(args.input)
     options = {"cycle_spins": args.cycle_spins, "frames": args.frames, "alpha": args.alpha, "delta": args.delta,
                "sigma": args.sigma, "estimation": args.estimation, "seed": args.seed,

@@ -18,6 +18,7 @@ writes ``matching.csv``, ``matching_dataset.csv`` and ``matching_vs_threshold.pn
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``qc_dataset`` operation and print a short summary."""
+    from fijax.cli._outputs import check_writable
     from fijax.errors import InputError
     from fijax.ops import OpContext
     from fijax.ops.qc import run_qc_dataset
@@ -67,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
                "normalize": args.normalize, "data_range": args.data_range, "thresholds": thresholds,
                "criterion": args.criterion, "maps": args.maps, "panels": args.panels}
     out = Path(args.out)
+    check_writable(out, folder=True)
+    existing = [out / n for n in ("matching.csv", "metrics.csv", "summary.json") if (out / n).is_file()]
+    if existing:
+        print(f"note: replacing the QC results already in {out}", file=sys.stderr)
     result = run_qc_dataset(options, OpContext(out_dir=out))
     if args.labels:
         at = result.values.get("at_0.5")

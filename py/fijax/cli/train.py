@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-fraction", type=float)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--from", dest="parent", metavar="NAME[:VERSION]", help="fine-tune a registered model")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run of --name")
+    p.add_argument("--resume", action="store_true", help="continue the latest interrupted run of --name")
+    p.add_argument("--restart", action="store_true",
+                   help="discard interrupted runs of --name (kept by default) and start a new one")
     p.add_argument("--description", help="intended domain in your words (kept in the model card)")
     p.add_argument("--test", metavar="DIR", help="held-out test data: DIR/source and DIR/target (paired by name); "
                    "QC vs PureDenoise and the domain check are stored with the model")
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = {k: getattr(args, k) for k in ("name", "task", "preset", "ndim", "epochs", "steps_per_epoch",
                                              "batch_size", "patch_size", "learning_rate", "loss", "dropout",
-                                             "val_fraction", "seed", "parent", "resume", "description", "test")}
+                                             "val_fraction", "seed", "parent", "resume", "restart", "description",
+                                             "test")}
     options = {k: v for k, v in options.items() if v is not None}
     options.update(source_paths=args.source, target_paths=args.target, config=_kv(args.set))
     bar = None

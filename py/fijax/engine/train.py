@@ -18,7 +18,9 @@ than one local device the batch is sharded over all of them (data parallel).
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -50,10 +52,15 @@ from fijax.errors import CancelledError, InputError
 from fijax.io.atomic import atomic_write_text
 from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.io.image import Image
+from fijax.io.locks import FileLock, is_locked, locked
 from fijax.io.table import csv_text
 from fijax.paths import fijax_home
 from fijax.registry.models import ModelRegistry, check_name
 from fijax.versions import jar_coordinates, library_versions
+
+log = logging.getLogger(__name__)
+#: Lock file inside a run folder, held by the training writing in it.
+RUN_LOCK = ".run.lock"
 
 Progress = Callable[[float, str], None]
 LOG_FIELDS = ["epoch", "step", "loss", "val_loss", "lr", "seconds", "elapsed"]
@@ -331,8 +338,8 @@ def _write_log(path: Path, history: list[dict]) -> None:
     atomic_write_text(path, csv_text(history, LOG_FIELDS, extra=False))
 
 
-def run_dir_for(name: str, root: Path | None = None) -> Path:
-    """The run folder of an unfinished training of ``name``."""
+def runs_of(name: str, root: Path | None = None) -> Path:
+    """The folder holding the run folders of ``name`` (one per training: ``runs/NAME/RUN``)."""
     return (root or fijax_home()) / "runs" / name
 
 
@@ -367,6 +374,101 @@ def _trust_facts(cfg: TrainConfig, trained: TrainedModel, split: D.Split, origin
     except Exception as exc:  # noqa: BLE001 - as above
         facts["uncertainty_calibration"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
     return facts
+def new_run_id() -> str:
+    """A run folder name: UTC time, pid and random digits (sortable by start time, never shared)."""
+    import secrets
+    from datetime import UTC, datetime
+
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def interrupted_runs(name: str, root: Path | None = None) -> list[Path]:
+    """Run folders of ``name`` that no live process holds (a crash, ``kill -9`` or cancel), oldest first.
+
+    Only folders with a started run (``config.json``) count.
+    """
+    base = runs_of(name, root)
+    if not base.is_dir():
+        return []
+    return sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")
+                  and (d / "config.json").is_file() and not is_locked(d / RUN_LOCK))
+
+
+def run_dir_for(name: str, root: Path | None = None) -> Path:
+    """The latest interrupted run folder of ``name`` (what ``resume`` continues); raise when none."""
+    runs = interrupted_runs(name, root)
+    if not runs:
+        raise InputError(f"no interrupted training to resume for {name!r}")
+    return runs[-1]
+
+
+def _describe_run(rdir: Path) -> str:
+    try:
+        meta = json.loads((rdir / "config.json").read_text())
+        epochs = meta["config"]["epochs"]
+        done = load_npz(rdir / "state.npz")[1]["epoch"] if (rdir / "state.npz").is_file() else 0
+        return f"{rdir.name} ({done}/{epochs} epochs done)"
+    except Exception:  # noqa: BLE001 - a description only
+        return rdir.name
+
+
+def _name_lock(name: str | None, root: Path) -> Path:
+    """The per-name lock (outside ``runs/NAME``, which is removed once empty)."""
+    return root / "locks" / f"runs-{name or 'unnamed'}.lock"
+
+
+def _tidy_runs(name: str | None, root: Path) -> None:
+    """Remove ``runs/NAME`` and ``runs`` when empty (under the name lock: no run is being created)."""
+    base = runs_of(name or "unnamed", root)
+    with locked(_name_lock(name, root), timeout=60.0):
+        for folder in (base, base.parent):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (other runs) or already gone
+                break
+
+
+def _claim_run(name: str | None, registry: Any, run_dir: str | Path | None, resume: bool,
+               restart: bool) -> tuple[Path, FileLock]:
+    """Pick (resume) or create this training's run folder and lock it for the process's lifetime.
+
+    Each training writes in its own folder ``runs/NAME/RUN`` and holds its lock, so two trainings
+    under one name never touch each other's files; the per-name lock makes choosing and creating
+    folders atomic between processes. Interrupted runs are kept unless ``restart`` is given.
+    """
+    if run_dir is not None:
+        rdir = Path(run_dir)
+        lock = FileLock(rdir / RUN_LOCK)
+        if not lock.acquire(0.0):
+            raise InputError(f"run folder {rdir} is in use by another training")
+        if not resume and rdir.exists():
+            for child in rdir.iterdir():
+                if child.name != RUN_LOCK:
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        return rdir, lock
+    base = runs_of(name or "unnamed", registry.root)
+    with locked(_name_lock(name, registry.root), timeout=60.0):
+        old = interrupted_runs(name or "unnamed", registry.root)
+        if resume:
+            if not old:
+                raise InputError(f"no interrupted training to resume for {name!r}")
+            rdir = old[-1]
+            lock = FileLock(rdir / RUN_LOCK)
+            if not lock.acquire(0.0):
+                raise InputError(f"the interrupted run {rdir} of {name!r} was just taken by another process")
+            return rdir, lock
+        if old and restart:
+            for d in old:
+                shutil.rmtree(d, ignore_errors=True)
+        elif old:
+            log.warning("kept %d interrupted training(s) of %r: %s; continue the latest with 'fijax train --name "
+                        "%s --resume' (or pass --restart to discard them)", len(old), name,
+                        ", ".join(_describe_run(d) for d in old), name)
+        rdir = base / new_run_id()
+        rdir.mkdir(parents=True)
+        lock = FileLock(rdir / RUN_LOCK)
+        lock.acquire(0.0)
+        return rdir, lock
 
 
 def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, *, name: str | None = None,
@@ -374,7 +476,8 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
           data_files: dict | None = None, progress: Progress | None = None,
           check_cancelled: Callable[[], None] | None = None, register: bool = True,
           keep_run: bool = False, run_dir: str | Path | None = None,
-          stop_after_steps: int | None = None, description: str | None = None) -> TrainResult:
+          stop_after_steps: int | None = None, description: str | None = None,
+          restart: bool = False) -> TrainResult:
     """Train a U-Net for ``config.task`` and register it as a new version of ``name``.
 
     Parameters
@@ -408,6 +511,11 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         Testing aid: raise :class:`CancelledError` after this many steps of this call.
     description : str, optional
         The user's words on the intended domain (sample, structure, microscope), kept in the card.
+    restart : bool
+        Delete interrupted runs of ``name`` instead of keeping them (they are kept by default, and
+        ``resume`` continues the latest).
+    run_dir : path-like, optional
+        Use this run folder instead of a new ``FIJAX_HOME/runs/NAME/RUN``.
 
     Returns
     -------
@@ -424,7 +532,28 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         if name is None:
             raise InputError("a model name is needed to register the trained model")
         check_name(name)
-    rdir = Path(run_dir) if run_dir is not None else run_dir_for(name or "unnamed", registry.root)
+    rdir, run_lock = _claim_run(name, registry, run_dir, resume, restart)
+    try:
+        return _train_in(rdir, config, sources, targets, name=name, registry=registry, parent=parent,
+                         resume=resume, data_files=data_files, progress=progress,
+                         check_cancelled=check_cancelled, register=register, keep_run=keep_run,
+                         stop_after_steps=stop_after_steps, description=description)
+    except BaseException:
+        # a run that never wrote its configuration has nothing to resume: do not leave it behind
+        if run_dir is None and not (rdir / "config.json").is_file():
+            shutil.rmtree(rdir, ignore_errors=True)
+        raise
+    finally:
+        run_lock.release()
+        if run_dir is None:
+            _tidy_runs(name, registry.root)
+
+
+def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str | None, registry: Any,
+              parent: str | None, resume: bool, data_files: dict | None, progress: Progress,
+              check_cancelled: Callable[[], None] | None, register: bool, keep_run: bool,
+              stop_after_steps: int | None, description: str | None = None) -> TrainResult:
+    """The body of :func:`train` in the claimed (and locked) run folder ``rdir``."""
     state_path = rdir / "state.npz"
     saved_meta: dict | None = None
     if resume:
@@ -526,9 +655,7 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         best_val = saved_meta["best_val"] if saved_meta["best_val"] is not None else math.inf
         best_epoch, stale = saved_meta["best_epoch"], saved_meta["stale"]
     else:
-        if rdir.exists():
-            shutil.rmtree(rdir)  # an abandoned run of the same name (or one without a checkpoint)
-        rdir.mkdir(parents=True)
+        rdir.mkdir(parents=True, exist_ok=True)  # this run's own folder (see _claim_run)
     meta_base = {"config": cfg.model_dump(mode="json"), "unet": spec.to_dict(), "data_hash": data_hash,
                  "parent": parent_info}
     atomic_write_text(rdir / "config.json", json.dumps(
@@ -637,7 +764,7 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
         trained.record = record
         card = record.card
         if not keep_run:
-            shutil.rmtree(rdir, ignore_errors=True)
+            shutil.rmtree(rdir, ignore_errors=True)  # our lock stays valid on its open descriptor
     else:
         card["weights_sha256"] = sha256_file(rdir / "weights.npz")
     return TrainResult(trained, history, metrics, record, rdir, card)

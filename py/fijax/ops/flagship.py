@@ -62,7 +62,7 @@ class CompareDenoisersOptions(pydantic.BaseModel):
     cycle_spins: int = pydantic.Field(4, ge=1, le=10, description="PureDenoise cycle spins")
     mc_samples: int = pydantic.Field(8, ge=2, le=200, description="MC-dropout passes without GT")
     normalize: bool = pydantic.Field(True, description="norm_minmse before the metrics (ZeroCostDL4Mic)")
-    seed: int = pydantic.Field(0, description="seed of PureDenoise's cycle spins and the dropout masks")
+    seed: int = pydantic.Field(0, ge=0, lt=2**32, description="seed of PureDenoise's cycle spins and the dropout masks")
     figure: bool = pydantic.Field(True, description="write comparison.png (needs an output folder)")
 
     @pydantic.field_validator("methods")

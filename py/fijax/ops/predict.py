@@ -22,7 +22,7 @@ class PredictOptions(pydantic.BaseModel):
     n_tiles: list[int] | None = pydantic.Field(None, description="tiles per spatial axis (default: automatic)")
     batch_size: int | None = pydantic.Field(None, ge=1, description="tiles per forward pass")
     memory_mb: int = pydantic.Field(4096, ge=16, description="memory budget of one batch of tiles (MiB)")
-    seed: int = pydantic.Field(0, description="seed of the dropout masks")
+    seed: int = pydantic.Field(0, ge=0, lt=2**32, description="seed of the dropout masks")
     check: bool = pydantic.Field(False, description="also run the domain check (values domain_score, in_domain)")
 
 

@@ -31,7 +31,7 @@ class PureDenoiseOptions(pydantic.BaseModel):
     delta: float | None = pydantic.Field(None, description="detector offset; estimated when omitted")
     sigma: float | None = pydantic.Field(None, ge=0, description="Gaussian noise std; estimated when omitted")
     estimation: Literal["global", "individual"] = "global"
-    seed: int = 0
+    seed: int = pydantic.Field(0, ge=0, lt=2**32, description="random seed (0 to 2^32-1)")
     plugin_compat: bool = False
 
     @pydantic.field_validator("frames")

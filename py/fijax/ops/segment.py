@@ -23,7 +23,7 @@ class SegmentOptions(pydantic.BaseModel):
     model: str = pydantic.Field(description="registered segmentation model, NAME[:VERSION]")
     samples: int = pydantic.Field(0, ge=0, le=1000, description="Monte-Carlo dropout passes for per-object "
                                   "confidence spread (0: deterministic confidence only)")
-    seed: int = pydantic.Field(0, description="seed of the dropout masks")
+    seed: int = pydantic.Field(0, ge=0, lt=2**32, description="seed of the dropout masks")
     prob_thresh: float | None = pydantic.Field(None, ge=0, lt=1, description="interior probability of seeds "
                                                "(default: tuned with the model)")
     fg_thresh: float | None = pydantic.Field(None, ge=0, lt=1, description="foreground probability of object "

@@ -42,11 +42,12 @@ class TrainOptions(pydantic.BaseModel):
     loss: str | None = None
     dropout: float | None = pydantic.Field(None, ge=0, lt=1)
     val_fraction: float | None = pydantic.Field(None, gt=0, lt=0.5)
-    seed: int = 0
     parent: str | None = pydantic.Field(None, description="NAME[:VERSION] to fine-tune (transfer learning)")
-    resume: bool = pydantic.Field(False, description="continue the interrupted run of this name")
+    resume: bool = pydantic.Field(False, description="continue the latest interrupted run of this name")
     description: str | None = pydantic.Field(None, description="intended domain in your words (sample, "
                                              "structure, microscope), kept in the model card")
+    restart: bool = pydantic.Field(False, description="discard interrupted runs of this name (kept by default)")
+    seed: int = pydantic.Field(0, ge=0, lt=2**32, description="random seed (0 to 2^32-1)")
     config: dict[str, Any] = pydantic.Field(default_factory=dict, description="any other TrainConfig field")
     test: str | None = pydantic.Field(None, description="held-out test folder with source/ and target/ "
                                       "subfolders (paired by file name): QC against PureDenoise and the domain "
@@ -122,6 +123,9 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
         for p in (pair_by_name(named, found, "target", "source").values() if named else found.values()):
             targets.append(read_image(p))
             files[str(p)] = sha256_file(p)
+    if options.resume and options.restart:
+        raise InputError("resume and restart exclude each other: resume continues the interrupted run, restart "
+                         "discards it")
     if not sources and not options.resume:
         raise InputError("train needs source images (input 'source' or source_paths)")
     if targets and len(targets) != len(sources):
@@ -130,7 +134,7 @@ def train_op(inputs: Mapping[str, Image], options: TrainOptions, ctx: OpContext)
     cfg = resolve_config(options, sources)
     res = train(cfg, sources, targets or None, name=options.name, parent=options.parent, resume=options.resume,
                 data_files=files or None, progress=ctx.progress, check_cancelled=ctx.check_cancelled,
-                description=options.description)
+                description=options.description, restart=options.restart)
     rec = res.record
     test_values = {}
     if test_pairs:
