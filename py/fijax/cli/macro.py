@@ -14,10 +14,14 @@ failing macro exits with code 2 and a message naming the macro line.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import sys
+import threading
 from pathlib import Path
 
-from fijax.errors import InputError
+from fijax.errors import InputError, MacroError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--arg", default="", help="string passed to the macro's getArgument()")
     p.add_argument("--heap", default=None, help="maximum Java heap, e.g. 4g (default $FIJAX_JAVA_HEAP or 2g)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="abort the macro after this many seconds (default: no limit)")
     p.set_defaults(func=run)
 
 
@@ -77,24 +83,65 @@ def results_csv(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fijax.cli._outputs import check_writable
     from fijax.io import atomic_write_text
     from fijax.io.microscopy import read_image
 
     macro = Path(args.file)
     if not macro.is_file():
         raise InputError(f"macro file not found: {macro}")
-    code = macro.read_text(encoding="utf-8")
+    try:
+        code = macro.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"macro file {macro} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
+                         "UTF-8") from None
+    if args.timeout is not None and not 0 < args.timeout < 1e9:
+        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    out = Path(args.out)
+    check_writable(out, folder=True)  # before the macro runs: its outputs must not be lost afterwards
     # Read every input before the JVM starts: bad files fail fast with a clear message.
     inputs = {name: read_image(path, title=name) for name, path in parse_inputs(args.input).items()}
 
     from fijax.bridge import imagej
 
     backend = imagej(heap=args.heap) if args.heap else imagej()
-    result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
-    out = Path(args.out)
+    with _deadline(args.timeout) as timed_out:
+        result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
+    if timed_out.is_set():
+        raise MacroError(f"macro {macro.name} timed out after {args.timeout:g} s and was aborted")
     save_result(result, out)
     atomic_write_text(out / "log.txt", result.log)
     return 0
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None, grace: float = 10.0):
+    """Abort the running macro after ``seconds``; end the process when it does not stop ``grace`` s later.
+
+    Yields an event set when the deadline passed. ImageJ's interpreter checks its abort flag
+    between statements, so a ``while (true) {}`` stops; a plugin blocked inside Java may not, and
+    then the process exits (status 124, as ``timeout(1)``) rather than hang.
+    """
+    fired, finished = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        if finished.wait(seconds):
+            return
+        fired.set()
+        import jpype
+
+        jpype.JClass("ij.macro.Interpreter").abort()
+        if not finished.wait(grace):
+            print(f"fijax macro: error: timed out after {seconds:g} s and did not stop when aborted", file=sys.stderr,
+                  flush=True)
+            os._exit(124)
+
+    if seconds is not None:
+        threading.Thread(target=watch, name="fijax-macro-timeout", daemon=True).start()
+    try:
+        yield fired
+    finally:
+        finished.set()
 
 
 def save_result(result, out: Path) -> None:

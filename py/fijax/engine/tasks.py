@@ -273,7 +273,7 @@ def get_task(name: str) -> Task:
 
         importlib.import_module(_LAZY_TASKS[name])
     if name not in _TASKS:
-        raise NotFoundError(f"unknown task {name!r}; known: {', '.join(sorted(_TASKS))}")
+        raise NotFoundError(f"unknown task {name!r}; known: {', '.join(sorted(set(_TASKS) | set(_LAZY_TASKS)))}")
     return _TASKS[name]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import os
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -122,6 +123,9 @@ class Operation:
         """Validate raw options into the operation's model; unknown keys are errors."""
         if isinstance(raw, self.options):
             return raw
+        bad = _non_finite(dict(raw or {}))
+        if bad:
+            raise InputError(f"bad options for {self.name!r}: {bad}: must be a finite number (got NaN or infinity)")
         try:
             return self.options.model_validate(dict(raw or {}))
         except pydantic.ValidationError as exc:
@@ -142,6 +146,27 @@ class Operation:
         # every face (CLI, server, macros, batch workers) runs operations: compiled kernels persist
         compile_cache.enable()
         return self.func(inputs, self.parse_options(options), ctx or OpContext())
+
+
+def _non_finite(value: Any, where: str = "") -> str | None:
+    """The dotted name of the first NaN/infinite float in ``value`` (JSON ``Infinity`` parses to one), or None.
+
+    Checked before validation because JSON output would turn such a value into ``null`` and a
+    later face would report the option as missing instead of invalid.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "options"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _non_finite(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = _non_finite(v, f"{where}.{i}" if where else str(i))
+            if found:
+                return found
+    return None
 
 
 _REGISTRY: dict[str, Operation] = {}

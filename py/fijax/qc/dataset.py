@@ -44,6 +44,7 @@ from fijax.io import Image, atomic_write_bytes, atomic_write_text, read_tiff, wr
 from fijax.io.datasets import pair_by_name, tiffs_by_name
 from fijax.io.hashing import pixels_sha256, sha256_file
 from fijax.io.table import csv_text, jsonable
+from fijax.qc._checks import check_finite
 from fijax.qc.baseline import (
     BASELINE_VERDICT_RULE,
     BETTER,
@@ -388,6 +389,9 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
         p = pred_set[name]
         s = src_set[name] if src_set is not None else None
         b = base_set[name] if base_set is not None else None
+        for img, role in ((g, "GT"), (p, "prediction"), (s, "source"), (b, "baseline")):
+            if img is not None:  # name the file that holds the NaN, not the pair's GT name
+                check_finite(img.data, f"{role} {img.title!r} (pair {name!r})")
         mask = structure_mask(g.data)
         try:
             mp = _metrics_with_structure(g, p, mask, normalize, data_range)
@@ -528,6 +532,9 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
     ths = [float(t) for t in thresholds]
     if not ths:
         raise InputError("thresholds: give at least one threshold")
+    bad = [t for t in ths if not 0.0 <= t <= 1.0]  # also NaN
+    if bad:
+        raise InputError(f"thresholds must be between 0 and 1 (overlap scores), got {bad[0]:g}")
     gt_set, gt_hash = load_set(gt, "ground truth")
     pred_set, pred_hash = load_set(prediction, "prediction")
     pred_set = _pair(gt_set, pred_set, "prediction")

@@ -301,6 +301,8 @@ def _thresholds(thresh: float | Iterable[float] | None) -> tuple[list[float], bo
             raise InputError(f"thresh must be numbers, got {v!r}") from None
         if not np.isfinite(f):
             raise InputError(f"thresh must be finite, got {v!r}")
+        if not 0.0 <= f <= 1.0:  # scores are overlaps in [0, 1]: below 0 every pair would match
+            raise InputError(f"thresh must be between 0 and 1 (an overlap score), got {v!r}")
         out.append(f)
     return out, single
 

@@ -85,8 +85,9 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     check_name(name)
     if ver in ("", "latest"):
         return name, None
-    if not ver.isdigit() or int(ver) < 1:
-        raise InputError(f"bad model version {ver!r} in {ref!r}: expected a positive integer")
+    if not ver.isascii() or not ver.isdigit() or len(ver) > 18 or int(ver) < 1:
+        raise InputError(f"bad model version {ver[:40]!r} in {ref[:140]!r}: expected a positive integer "
+                         "(at most 18 digits)")
     return name, int(ver)
 
 
@@ -183,7 +184,12 @@ class ModelRegistry:
         return self._record(row)
 
     def verify(self, record: ModelRecord) -> None:
-        """Check the weights file against its recorded sha256; raise InputError when it differs."""
+        """Check every file that shapes a prediction against its recorded sha256; raise InputError on a mismatch.
+
+        That is the weights, ``config.json`` (architecture, normalisation percentiles) and every
+        other recorded ``.json`` file (task settings such as segmentation thresholds): a changed
+        percentile gives wrong outputs as surely as changed weights.
+        """
         path = record.weights_path
         if not path.is_file():
             raise InputError(f"model {record.ref}: weights file missing ({path})")
@@ -191,6 +197,18 @@ class ModelRegistry:
         if digest != record.weights_sha256:
             raise InputError(f"model {record.ref}: weights fail their sha256 check (recorded "
                              f"{record.weights_sha256[:12]}…, file {digest[:12]}…): tampered or corrupt; refused")
+        recorded = record.card.get("files") or {}
+        for fname in sorted(recorded):
+            if not (fname == "config.json" or fname.endswith(".json")) or fname == WEIGHTS:
+                continue
+            fpath = record.path / fname
+            if not fpath.is_file():
+                raise InputError(f"model {record.ref}: {fname} missing ({fpath}); refused")
+            digest = sha256_file(fpath)
+            if digest != recorded[fname]:
+                raise InputError(f"model {record.ref}: {fname} fails its sha256 check (recorded "
+                                 f"{recorded[fname][:12]}…, file {digest[:12]}…): changed or corrupt, so "
+                                 "predictions would silently differ; refused")
 
     # -- writes --------------------------------------------------------------------------------
     def _next_version(self, con: sqlite3.Connection, name: str) -> int:

@@ -228,6 +228,8 @@ def _parse_options(raw: Any) -> dict[str, Any]:
         value = json.loads(raw)
     except ValueError as exc:
         raise InputError(f"options: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise InputError("options: JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise InputError("options: expected a JSON object such as {\"sigma\": 2}")
     return value

@@ -1,5 +1,6 @@
 package fijax.ij;
 
+import ij.IJ;
 import ij.Macro;
 import ij.macro.Interpreter;
 
@@ -91,13 +92,15 @@ public final class MacroRunner {
 	public static synchronized Outcome run(String code, String arg) {
 		Outcome out = new Outcome();
 		Bridge.clearError();
+		IJ.getErrorMessage(); // clears an error left by earlier code
 		Interpreter interp = new Interpreter();
 		lastInterpreter = interp;
 		Thread thread = Thread.currentThread();
 		String name = thread.getName();
-		// ImageJ treats a thread as a macro thread (Macro.getOptions) only when its name says so.
-		if (!name.startsWith("Run$_"))
-			thread.setName("Run$_" + name);
+		// ImageJ treats a thread as a macro thread (Macro.getOptions) only when its name starts with
+		// "Run$_", and Macro.abort() (called by IJ.error, e.g. when open() or saveAs() fails) stops
+		// the macro only in a thread whose name ends with "Macro$": without it the macro carries on.
+		thread.setName((name.startsWith("Run$_") ? name : "Run$_" + name) + " Macro$");
 		// Headless, ImageJ prints its macro error report (with the right line number) to stderr:
 		// capture it while the macro runs. Macros run one at a time (synchronized).
 		PrintStream stderr = System.err;
@@ -108,7 +111,7 @@ public final class MacroRunner {
 		} catch (Throwable t) {
 			String msg = t.getMessage();
 			if (msg != null && msg.equals(Macro.MACRO_CANCELED)) {
-				out.exited = true;
+				out.exited = true; // exit() or an IJ.error abort: told apart below
 			} else {
 				out.failed = true;
 				out.error = Bridge.describe(t);
@@ -127,6 +130,14 @@ public final class MacroRunner {
 		if (interp.wasError()) {
 			out.failed = true;
 			out.error = interp.getErrorMessage();
+		}
+		// An error ImageJ reported through IJ.error (a file that cannot be opened or saved, a
+		// command that refused its input) fails the macro, whether or not it aborted it.
+		String ijError = IJ.getErrorMessage();
+		if (!out.failed && ijError != null && !ijError.endsWith(Macro.MACRO_CANCELED)) {
+			out.failed = true;
+			out.exited = false;
+			out.error = ijError.trim().replaceAll("\\s*\\n\\s*", " ");
 		}
 		int bridgeLine = 0;
 		if (Bridge.getLastError() != null) {
