@@ -67,12 +67,32 @@ class BatchReport:
         return not self.failed
 
 
-def _find_inputs(in_dir: Path, pattern: str) -> list[Path]:
-    # OME-Zarr images are folders; files inside one are not inputs of their own.
+def _find_inputs(in_dir: Path, pattern: str, exclude: Path | None = None) -> list[Path]:
+    """Input files under ``in_dir`` (relative), leaving out hidden files and the ``exclude`` folder.
+
+    ``exclude`` is the output folder when it lies inside ``--in``: its outputs must not become
+    inputs of the next run. OME-Zarr images are folders; files inside one are not inputs of their own.
+    """
+    skip = exclude.resolve() if exclude is not None else None
     files = sorted(p for p in in_dir.rglob(pattern)
                    if (p.is_file() or (p.is_dir() and p.name.lower().endswith(".zarr")))
-                   and not p.name.startswith(".") and not any(q.name.lower().endswith(".zarr") for q in p.parents))
+                   and not p.name.startswith(".") and not any(q.name.lower().endswith(".zarr") for q in p.parents)
+                   and not (skip is not None and p.resolve().is_relative_to(skip)))
     return [p.relative_to(in_dir) for p in files]
+
+
+def fingerprint(path: str | os.PathLike) -> dict[str, int]:
+    """Size and modification time (ns) of an input: a changed file is redone on resume.
+
+    For a folder image (OME-Zarr) the total size and latest modification of the files inside.
+    """
+    path = Path(path)
+    if path.is_dir():
+        stats = [p.stat() for p in path.rglob("*") if p.is_file()]
+        return {"size": sum(st.st_size for st in stats), "mtime_ns": max((st.st_mtime_ns for st in stats), default=0),
+                "files": len(stats)}
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _stem(rel: Path) -> Path:
@@ -87,10 +107,16 @@ def _record_path(out_dir: Path, rel: Path) -> Path:
     return out_dir / _stem(rel).with_name(_stem(rel).name + ".json")
 
 
-def _is_done(record: Path, options: dict[str, Any]) -> bool:
+def _is_done(record: Path, options: dict[str, Any], paths: Mapping[str, str] | None = None) -> bool:
+    """Whether ``record`` shows this file done with these options and these very input files."""
     try:
-        return json.loads(record.read_text()).get("options") == options
-    except (OSError, ValueError):
+        data = json.loads(record.read_text())
+        if data.get("options") != options:
+            return False
+        if paths is not None:
+            return data.get("fingerprints") == {k: fingerprint(v) for k, v in paths.items()}
+        return True
+    except (OSError, ValueError, AttributeError):
         return False
 
 
@@ -102,6 +128,7 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
     the batch reports it and carries on.
     """
     t0 = time.perf_counter()
+    made: list[Path] = []  # what this call wrote, removed again when the file fails
     try:
         from fijax.io import write_tiff
         from fijax.io.microscopy import read_image
@@ -114,9 +141,12 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
         op = get(op_name)
         out = Path(out_dir)
         stem = _stem(Path(rel))
+        prints = {key: fingerprint(path) for key, path in paths.items()}  # before reading: a change after is redone
         inputs = {key: read_image(path) for key, path in paths.items()}
         folder = out / stem.with_name(stem.name + ".artifacts") if artifacts else None
         if folder is not None:
+            if not folder.exists():
+                made.append(folder)
             folder.mkdir(parents=True, exist_ok=True)
         result = op(inputs, options, OpContext(out_dir=folder))
         written = {}
@@ -125,22 +155,35 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
             name = safe_name(title, taken)
             target = out / (stem.with_suffix(".tif") if len(result.images) == 1
                             else stem.with_name(f"{stem.name}_{name}.tif"))
+            if not target.exists():
+                made.append(target)
             write_tiff(target, image)
             written[name] = target.relative_to(out).as_posix()
         files = {str(k): Path(v).relative_to(out).as_posix() if Path(v).is_relative_to(out) else str(v)
                  for k, v in result.files.items()}
         if folder is not None and not any(folder.iterdir()):
             folder.rmdir()
-        record = {"file": rel, "inputs": dict(paths), "operation": op_name, "options": options,
+        record = {"file": rel, "inputs": dict(paths), "fingerprints": prints, "operation": op_name, "options": options,
                   "values": result.values, "table": result.table, "images": written, "files": files,
                   "seconds": time.perf_counter() - t0, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
         atomic_write_text(_record_path(out, Path(rel)), json.dumps(jsonable(record), indent=1))
         return {"status": "done", "file": rel, "table": jsonable(result.table), "seconds": record["seconds"]}
     except InputError as exc:
+        _remove(made)
         return {"status": "failed", "file": rel, "kind": "input", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        _remove(made)
         return {"status": "failed", "file": rel, "kind": "internal", "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    """Remove the partial outputs of a failed file (folders with what is in them)."""
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
 
 
 def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], pattern: str,
@@ -164,7 +207,8 @@ def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], patt
         raise InputError(f"{op.name!r} also needs {', '.join(missing)}: give --input {missing[0]}=DIR "
                          "(files matched by name)")
     todo, skipped, failed = [], [], []
-    for rel in _find_inputs(in_dir, pattern):
+    inside = out_dir.resolve().is_relative_to(in_dir.resolve())
+    for rel in _find_inputs(in_dir, pattern, exclude=out_dir if inside else None):
         paths = {first: str(in_dir / rel)}
         lacking = []
         for key, folder in extra_inputs.items():
@@ -176,7 +220,7 @@ def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], patt
         if lacking:
             failed.append({"file": rel.as_posix(), "kind": "input", "error": f"no matching {', '.join(lacking)}"})
             continue
-        if not overwrite and _is_done(_record_path(out_dir, rel), options):
+        if not overwrite and _is_done(_record_path(out_dir, rel), options, paths):
             skipped.append(rel.as_posix())
             continue
         todo.append((rel.as_posix(), paths))
@@ -279,7 +323,11 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
     own_cluster = own_client = None
     if client is None:
         if scheduler:
-            client = own_client = Client(scheduler)
+            try:  # an unreachable address fails in seconds with a clear message, not a traceback
+                client = own_client = Client(scheduler, timeout=10)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                                 f"({type(exc).__name__}: {exc})") from None
         else:
             n = workers or min(os.cpu_count() or 1, 8)
             own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)

@@ -95,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise InputError(f"macro file {macro} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
                          "UTF-8") from None
+    if args.heap is not None and not re.fullmatch(r"[1-9][0-9]{0,6}[kKmMgGtT]?", args.heap):
+        raise InputError(f"--heap expects a size such as 4g or 512m, got {args.heap!r}")
     if args.timeout is not None and not 0 < args.timeout < 1e9:
         raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     out = Path(args.out)

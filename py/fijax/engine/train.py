@@ -587,6 +587,14 @@ def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str 
     chans = {x.shape[-1] for x in xs}
     if len(chans) != 1:
         raise InputError(f"training images differ in channel count: {sorted(chans)}")
+    constant = [i for i, x in enumerate(xs) if x.size and float(np.max(x)) == float(np.min(x))]
+    if constant and len(constant) == len(xs):
+        raise InputError(f"all {len(xs)} training image(s) are constant (every pixel {float(xs[0].flat[0]):g}): "
+                         "there is nothing to learn, and the loss would be 0")
+    if constant:
+        log.warning("%d of %d training image(s) are constant (samples %s): they teach the model nothing",
+                    len(constant), len(xs), ", ".join(map(str, constant[:10])))
+        progress(0.0, f"warning: {len(constant)} constant training image(s)")
     stats = [D.percentiles(x, cfg.norm_pmin, cfg.norm_pmax) for x in xs]
     norm_x = [D.normalize(x, *st) for x, st in zip(xs, stats, strict=True)]
     if ys is not None:

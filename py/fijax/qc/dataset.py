@@ -391,7 +391,7 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
         b = base_set[name] if base_set is not None else None
         for img, role in ((g, "GT"), (p, "prediction"), (s, "source"), (b, "baseline")):
             if img is not None:  # name the file that holds the NaN, not the pair's GT name
-                check_finite(img.data, f"{role} {img.title!r} (pair {name!r})")
+                check_finite(img.data, f"{name}: {role} file {img.title!r}")
         mask = structure_mask(g.data)
         try:
             mp = _metrics_with_structure(g, p, mask, normalize, data_range)

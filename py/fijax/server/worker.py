@@ -36,7 +36,10 @@ def import_modules(names: list[str]) -> None:
     """Import extra operation modules (plugins that register operations outside :mod:`fijax.ops`)."""
     for name in names:
         if name:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:  # a typo in --ops-module / $FIJAX_EXTRA_OPS is bad input
+                raise InputError(f"cannot import the operations module {name!r}: {exc}") from None
 
 
 def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
