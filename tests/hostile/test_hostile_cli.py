@@ -55,7 +55,8 @@ def model(tmp_path):
     "predict_out_under_file", "macro_out_under_file", "macro_non_utf8", "macro_timeout_negative",
     "puredenoise_seed_negative", "thresholds_out_of_range", "qc_corrupt_thresholds", "models_huge_version",
     "serve_unwritable_token_file", "predict_batch_size_zero", "cli_bomb", "train_seed_negative",
-    "max_decoded_invalid",
+    "max_decoded_invalid", "compare_out_under_file", "batch_out_under_file", "script_out_under_file",
+    "batch_bad_ops_module",
 ])
 def test_bad_command_lines_exit_with_one_clear_line(capsys, files, case):
     f = files
@@ -110,6 +111,19 @@ def test_bad_command_lines_exit_with_one_clear_line(capsys, files, case):
         assert "seed" in err
     elif case == "max_decoded_invalid":
         code, _, err = run_cli(capsys, "--max-decoded-mb", "-5", "puredenoise", f / "gt.tif", "--out", f / "pd.tif")
+    elif case == "compare_out_under_file":
+        code, _, err = run_cli(capsys, "compare", "--gt", f / "gt.tif", "--method", f"m={f / 'gt.tif'}",
+                               "--out", f / "regular" / "c")
+    elif case == "batch_out_under_file":
+        code, _, err = run_cli(capsys, "batch", "puredenoise", "--in", f / "a", "--out", f / "regular" / "b",
+                               "--no-progress")
+    elif case == "script_out_under_file":
+        (f / "s.groovy").write_text("println 1\n")
+        code, _, err = run_cli(capsys, "script", f / "s.groovy", "--out", f / "regular" / "s")
+    elif case == "batch_bad_ops_module":
+        code, _, err = run_cli(capsys, "batch", "puredenoise", "--in", f / "a", "--out", f / "bo",
+                               "--ops-module", "no_such_module_xyz", "--no-progress")
+        assert "no_such_module_xyz" in err
     assert code == 2, (case, code, err)
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert lines and "error" in lines[-1], err

@@ -20,7 +20,7 @@ from fijax.errors import CancelledError, InputError
 from fijax.registry.models import ModelRegistry
 
 
-def _noisy(seed: int, n: int = 2, size: int = 48) -> np.ndarray:
+def _noisy(seed: int, n: int = 2, size: int = 64) -> np.ndarray:
     rng = np.random.default_rng(seed)
     clean = np.zeros((n, size, size), np.float32)
     clean[:, 10:30, 12:36] = 50
@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent("""
     from fijax.engine.train import train
     seed = int(sys.argv[1])
     rng = np.random.default_rng(seed)
-    clean = np.zeros((2, 48, 48), np.float32); clean[:, 10:30, 12:36] = 50
+    clean = np.zeros((2, 64, 64), np.float32); clean[:, 10:30, 12:36] = 50
     noisy = (clean + rng.normal(0, 5, clean.shape)).astype(np.float32)
     res = train(preset("quick", "n2v", epochs=3, steps_per_epoch=3, val_patches=4, seed=seed), noisy, name="twin")
     print(json.dumps({"version": res.record.version, "seed": seed, "sha": res.record.weights_sha256}))
@@ -125,7 +125,7 @@ def test_tampered_model_files_are_refused(tmp_path, target):
 
 def test_constant_training_images(tmp_path, caplog):
     reg = ModelRegistry(tmp_path)
-    flat = np.full((2, 48, 48), 7.0, np.float32)
+    flat = np.full((2, 64, 64), 7.0, np.float32)
     with pytest.raises(InputError, match="constant"):
         train(_cfg(0, epochs=1), flat, name="flat", registry=reg)
     assert reg.list() == []

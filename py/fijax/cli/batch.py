@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk is not None and args.chunk < 1:
         raise InputError(f"--chunk must be at least 1, got {args.chunk}")
     extra = [m for m in os.environ.get("FIJAX_EXTRA_OPS", "").split(",") if m.strip()] + list(args.ops_module)
+    from fijax.cli._outputs import check_writable
+
+    check_writable(args.out_dir, folder=True)
     report = run_batch(args.command, args.in_dir, args.out_dir, inputs=inputs,
                        options=parse_options(args.options, args.set), scheduler=args.scheduler,
                        workers=args.workers, pattern=args.pattern, overwrite=args.overwrite,

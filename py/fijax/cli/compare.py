@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     options = {"gt": args.gt, "source": args.source, "methods": parse_method_specs(args.method),
                "normalize": args.normalize, "data_range": args.data_range, "plot": args.plot}
     out = Path(args.out)
+    from fijax.cli._outputs import check_writable
+
+    check_writable(out, folder=True)
     result = run_compare(options, OpContext(out_dir=out))
     for r in result.table:
         print(f"{r['rank']:>2}. {r['method']:<20} SSIM {r['mean_ssim']:.4f}  PSNR {r['mean_psnr']:.2f} dB  "

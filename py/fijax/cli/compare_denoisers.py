@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         options["model"] = ",".join(args.model)
     op = ops.get("compare_denoisers")
     out = Path(args.out)
+    from fijax.cli._outputs import check_writable
+
+    check_writable(out, folder=True)
     summary = []
     for stem, path in noisy.items():
         folder = out if len(noisy) == 1 else out / safe_filename(stem)

@@ -43,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if not script.is_file():
         raise InputError(f"script file not found: {script}")
     language = language_of(script, args.language)
-    code = script.read_text(encoding="utf-8")
+    try:
+        code = script.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"script file {script} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    from fijax.cli._outputs import check_writable
+
+    check_writable(args.out, folder=True)  # before the script runs: its outputs must not be lost afterwards
     params = parse_params(args.param)
     # Read every input before the JVM starts: bad files fail fast with a clear message.
     inputs = {name: read_image(path, title=name) for name, path in parse_inputs(args.input).items()}
