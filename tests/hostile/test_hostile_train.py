@@ -114,9 +114,10 @@ def test_tampered_model_files_are_refused(tmp_path, target):
         raw = bytearray(path.read_bytes())
         raw[-50] ^= 0xFF
         path.write_bytes(bytes(raw))
-    reg = ModelRegistry(home)
+    from fijax.engine.model import load_model
+
     with pytest.raises(InputError, match=target.split(".")[0]):
-        reg.load("tamper")
+        load_model("tamper", registry=ModelRegistry(home))
     from fijax import ops
 
     with pytest.raises(InputError):
