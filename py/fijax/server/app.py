@@ -218,6 +218,27 @@ def _save_upload(upload: UploadFile, target: Path, label: str, max_pixels: int,
     return shape, math.prod(shape)  # bioio reads no dtype from the header: at least one byte a pixel
 
 
+def _save_uploads(uploads: dict[str, UploadFile], folder: Path, config: ServerConfig) -> dict[str, str]:
+    """Save every upload as ``inputs/<name>.tif`` under ``folder`` within the pixel and decoded-size limits.
+
+    Returns ``{input name: relative path}``; the decoded bytes of all images together are capped too.
+    """
+    files: dict[str, str] = {}
+    taken: set[str] = set()
+    decoded = 0
+    for key, upload in uploads.items():
+        rel = f"inputs/{safe_name(key, taken)}{_upload_suffix(upload)}"
+        _, nbytes = _save_upload(upload, folder / rel, f"image {key!r}", config.max_pixels, config.decoded_limit,
+                                 config.max_decoded_bytes is None)
+        decoded += nbytes
+        if decoded > config.decoded_limit:
+            raise LimitError(f"the request's images declare {decoded / (1 << 20):.0f} MiB of decoded pixels "
+                             f"together, more than the server's limit of {config.decoded_limit / (1 << 20):.0f} "
+                             "MiB per request")
+        files[key] = rel
+    return files
+
+
 def _parse_options(raw: Any) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
@@ -336,18 +357,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         job_id = new_job_id()
         folder = jobs_dir / job_id
         try:
-            files, taken, decoded = {}, set(), 0
-            for key, upload in uploads.items():
-                rel = f"inputs/{safe_name(key, taken)}{_upload_suffix(upload)}"
-                _, nbytes = await run_in_threadpool(_save_upload, upload, folder / rel, f"image {key!r}",
-                                                    config.max_pixels, config.decoded_limit,
-                                                    config.max_decoded_bytes is None)
-                decoded += nbytes
-                if decoded > config.decoded_limit:
-                    raise LimitError(f"the request's images declare {decoded / (1 << 20):.0f} MiB of decoded "
-                                     f"pixels together, more than the server's limit of "
-                                     f"{config.decoded_limit / (1 << 20):.0f} MiB per request")
-                files[key] = rel
+            files = await run_in_threadpool(_save_uploads, uploads, folder, config)
             if code is not None:
                 with atomic_path(folder / "macro.ijm") as tmp:
                     tmp.write_text(code)
