@@ -28,10 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read ``IN``, run the ``puredenoise`` operation, write ``--out`` atomically; print the parameters used."""
+    from pathlib import Path
+
     from fijax import ops
     from fijax.cli._outputs import check_not_input, check_writable, note_replaced
+    from fijax.errors import InputError
     from fijax.io.microscopy import read_image, write_image
 
+    if Path(args.input).is_dir():
+        raise InputError(f"{args.input} is a folder; fijax puredenoise denoises one image. For every image of a "
+                         f"folder: fijax batch puredenoise --in {args.input} --out OUT_DIR")
     check_not_input([args.out], [args.input])
     check_writable(args.out)
     note_replaced([args.out])
