@@ -21,6 +21,7 @@ shared file system.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -60,6 +61,7 @@ class BatchReport:
     done: int = 0
     skipped: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
     seconds: float = 0.0
     out_dir: Path | None = None
 
@@ -102,6 +104,15 @@ def _stem(rel: Path) -> Path:
         if name.lower().endswith(ext):
             return rel.with_name(name[: -len(ext)])
     return rel.with_suffix("")
+
+
+#: Suffixes of the extra files ``fijax predict`` writes next to a prediction (``x_std.tif`` ...).
+SIDE_OUTPUTS = ("_std", "_scale", "_probabilities")
+
+
+def is_side_output(rel: Path) -> bool:
+    """True for ``*_std.tif`` and the other extra outputs of ``fijax predict``."""
+    return _stem(rel).name.endswith(SIDE_OUTPUTS)
 
 
 def _record_path(out_dir: Path, rel: Path) -> Path:
@@ -189,8 +200,11 @@ def _remove(paths: Sequence[Path]) -> None:
 
 def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], pattern: str,
          options: dict[str, Any], overwrite: bool, primary: str | None = None
-         ) -> tuple[list[tuple[str, dict[str, str]]], list[str], list[dict[str, str]]]:
-    """Pair input files; return ``(todo, skipped, failed)`` (missing partners fail per file).
+         ) -> tuple[list[tuple[str, dict[str, str]]], list[str], list[dict[str, str]], list[str]]:
+    """Pair input files; return ``(todo, skipped, failed, ignored)``.
+
+    A missing partner fails that file, except for ``fijax predict``'s extra outputs (``*_std.tif``,
+    ``*_scale.tif``, ``*_probabilities.tif``): those are ignored and listed, as ``fijax qc`` does.
 
     ``primary`` is the input ``in_dir`` feeds (default: :data:`PRIMARY_INPUT`, else the first input).
     """
@@ -207,7 +221,7 @@ def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], patt
     if missing:
         raise InputError(f"{op.name!r} also needs {', '.join(missing)}: give --input {missing[0]}=DIR "
                          "(files matched by name)")
-    todo, skipped, failed = [], [], []
+    todo, skipped, failed, ignored = [], [], [], []
     inside = out_dir.resolve().is_relative_to(in_dir.resolve())
     for rel in _find_inputs(in_dir, pattern, exclude=out_dir if inside else None):
         paths = {first: str(in_dir / rel)}
@@ -218,6 +232,9 @@ def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], patt
                 paths[key] = str(partner)
             elif key in op.inputs:
                 lacking.append(f"{key} ({partner})")
+        if lacking and is_side_output(rel):
+            ignored.append(rel.as_posix())
+            continue
         if lacking:
             failed.append({"file": rel.as_posix(), "kind": "input", "error": f"no matching {', '.join(lacking)}"})
             continue
@@ -225,7 +242,7 @@ def plan(op, in_dir: Path, out_dir: Path, extra_inputs: Mapping[str, Path], patt
             skipped.append(rel.as_posix())
             continue
         todo.append((rel.as_posix(), paths))
-    return todo, skipped, failed
+    return todo, skipped, failed, ignored
 
 
 def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -268,9 +285,9 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
         raise InputError("--out must differ from --in (outputs would mix with inputs)")
     op = resolve_operation(command, extra_modules)
     opts = op.parse_options(dict(options or {})).model_dump(mode="json")
-    todo, skipped, failed = plan(op, in_dir, out_dir, extra, pattern, opts, overwrite, primary)
+    todo, skipped, failed, ignored = plan(op, in_dir, out_dir, extra, pattern, opts, overwrite, primary)
     report = BatchReport(total=len(todo) + len(skipped) + len(failed), skipped=len(skipped), failed=list(failed),
-                         out_dir=out_dir)
+                         ignored=ignored, out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
@@ -291,7 +308,8 @@ def run_batch(command: str, in_dir: str | os.PathLike, out_dir: str | os.PathLik
                ["file", "kind", "error"])
     summary = {"command": command, "operation": op.name, "options": opts, "artifacts": artifacts, "in": str(in_dir), "out": str(out_dir),
                "inputs": {k: str(v) for k, v in extra.items()}, "total": report.total, "done": report.done,
-               "skipped": report.skipped, "failed": len(report.failed), "seconds": report.seconds,
+               "skipped": report.skipped, "failed": len(report.failed), "ignored": report.ignored,
+               "seconds": report.seconds,
                "scheduler": scheduler or f"LocalCluster({workers or 'auto'} workers)",
                "date": datetime.now(UTC).isoformat(timespec="seconds"), "versions": library_versions()}
     atomic_write_text(out_dir / "batch_summary.json", json.dumps(jsonable(summary), indent=1))
@@ -321,6 +339,11 @@ def _run_on_dask(op_name: str, todo, out_dir: Path, options: dict, scheduler: st
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # distributed logs every scheduler/nanny step at INFO (and "still alive, killing" at WARNING when a
+        # LocalCluster shuts down): noise on a normal run; `fijax -v` shows it.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
     own_cluster = own_client = None
     if client is None:
         if scheduler:

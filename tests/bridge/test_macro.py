@@ -91,6 +91,7 @@ def test_fijax_info_and_call(ij):
     assert res.value == __version__
     row = res.results[0]
     assert row["fijax"] == __version__ and row["imagej"].startswith("1.54") and row["java"]
+    assert not row["imagej"].endswith("99")  # "1.54p", not getFullVersion's "1.54p99"
 
 
 def test_runtime_registration_python_exception_and_recovery(ij):

@@ -74,9 +74,14 @@ def test_cli_roundtrip_and_errors(tmp_path, capsys):
     src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
     write_tiff(src, Image(raw, title="in"))
     rc = main(["puredenoise", str(src), "--out", str(dst), "--cycle-spins", "1",
-               "--alpha", "3", "--delta", "100", "--sigma", "2"])
+               "--alpha", "3", "--delta", "100", "--sigma", "2", "--json"])
     assert rc == 0
     assert '"alpha": 3.0' in capsys.readouterr().out
+    assert main(["puredenoise", str(src), "--out", str(dst), "--cycle-spins", "1", "--alpha", "3"]) == 0
+    text = capsys.readouterr().out  # people get text: no JSON braces
+    assert text.startswith(f"wrote {dst}") and "alpha" in text and "{" not in text
+    assert main(["puredenoise", str(tmp_path), "--out", str(dst)]) == 2  # a folder: says to use batch
+    assert "fijax batch puredenoise" in capsys.readouterr().err
     out = read_tiff(dst).data
     truth = 3.0 * x + 100.0
     assert out.shape == raw.shape and out.dtype == np.float32

@@ -25,6 +25,9 @@ def test_train_then_predict_from_a_macro(ij):
     out = ij.run_macro(macro, inputs={"noisy": Image(noisy, "TYX", "noisy")})
     # the training log filled the Results table, one row per epoch
     assert int(out.value) == 2
+    # progress reached ImageJ's Log window (headless: the macro's log) in plain units: steps, MC samples
+    assert "FiJAX Train: 100% epoch 2/2 step 10/10" in out.log, out.log
+    assert "FiJAX Predict: 100% image 2/2 sample 3/3" in out.log, out.log
     restored, std = out.images["restored"].data, out.images["restored-std"].data
     assert restored.shape == std.shape == noisy.shape
     assert np.all(np.isfinite(restored)) and np.all(std >= 0) and std.max() > 0

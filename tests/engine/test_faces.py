@@ -64,7 +64,7 @@ def test_cli_train_predict_models(tmp_path, capsys):
         tifffile.imwrite(tmp_path / "tgt" / f"im{i}.tif", gt[i])
     rc = main(["train", "care", "--source", str(tmp_path / "src"), "--target", str(tmp_path / "tgt"),
                "--name", "cli", "--preset", "quick", "--epochs", "1", "--steps", "3", "--dropout", "0.2",
-               "--set", "val_patches=4", "--quiet"])
+               "--set", "val_patches=4", "--quiet", "--json"])
     assert rc == 0
     values = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert values["model"] == "cli:1"

@@ -127,7 +127,7 @@ def test_bad_qc_input(env, tmp_path):
 def test_cli_report_qc(env, qc_dirs, tmp_path, capsys):
     from fijax.cli.main import main
 
-    assert main(["report", "qc", str(qc_dirs["train"]), "--model", "care_demo", "--out", str(tmp_path)]) == 0
+    assert main(["report", "qc", str(qc_dirs["train"]), "--model", "care_demo", "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "restoration" and out["images"] == 2 and "also training data" in out["overlap_warning"]
     assert (tmp_path / "qc_report.html").is_file()

@@ -123,7 +123,7 @@ def test_unknown_model_and_missing_fields(env, tmp_path):
 def test_cli_report_model(env, tmp_path, capsys):
     from fijax.cli.main import main
 
-    assert main(["report", "model", "care_demo:1", "--out", str(tmp_path)]) == 0
+    assert main(["report", "model", "care_demo:1", "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == "care_demo:1"
     assert Doc(open(out["html"]).read()).kv("model-table")["name"] == "care_demo"

@@ -20,14 +20,14 @@ def test_cli_train_seg_then_predict(tmp_path, make_nuclei, capsys):
         write_tiff(tmp_path / "lab" / f"c{i}.tif", Image(y[i].astype(np.uint16), "YX"))
     rc = main(["train", "seg", "--source", str(tmp_path / "img"), "--target", str(tmp_path / "lab"),
                "--name", "cli-nuclei", "--preset", "quick", "--epochs", "1", "--steps", "4", "--patch", "32",
-               "--val-fraction", "0.25", "--dropout", "0.1", "--set", "depth=1", "filters=4", "--quiet"])
+               "--val-fraction", "0.25", "--dropout", "0.1", "--set", "depth=1", "filters=4", "--quiet", "--json"])
     out = capsys.readouterr().out
     assert rc == 0, out
     info = json.loads(out.strip().splitlines()[-1])
     assert info["model"] == "cli-nuclei:1" and info["task"] == "seg"
 
     rc = main(["predict", str(tmp_path / "img" / "c0.tif"), "--model", "cli-nuclei", "--out",
-               str(tmp_path / "c0-labels.tif")])
+               str(tmp_path / "c0-labels.tif"), "--json"])
     assert rc == 0
     kinds = {json.loads(line)["kind"] for line in capsys.readouterr().out.strip().splitlines()}
     assert kinds == {"labels", "probabilities", "objects"}

@@ -131,7 +131,7 @@ def test_fijax_compare_runs_the_flagship_given_a_model(demo_ref, pair, tmp_path,
     write_tiff(tmp_path / "gt.tif", pair.gt)
     out = tmp_path / "out"
     code = main(["compare", "--source", str(tmp_path / "noisy.tif"), "--gt", str(tmp_path / "gt.tif"),
-                 "--model", demo_ref, "--out", str(out)])
+                 "--model", demo_ref, "--out", str(out), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["best_ssim"] > summary["raw_ssim"]
@@ -163,7 +163,7 @@ def test_compare_denoisers_cli(demo_ref, pair, tmp_path, capsys):
     write_tiff(tmp_path / "gt.tif", pair.gt)
     out = tmp_path / "out"
     code = main(["compare-denoisers", str(tmp_path / "noisy.tif"), "--gt", str(tmp_path / "gt.tif"),
-                 "--model", demo_ref, "--methods", "puredenoise,dl", "--cycle-spins", "2", "--out", str(out)])
+                 "--model", demo_ref, "--methods", "puredenoise,dl", "--cycle-spins", "2", "--out", str(out), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["ground_truth"] == "given" and summary["best_ssim"] > summary["raw_ssim"]

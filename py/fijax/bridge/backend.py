@@ -77,8 +77,10 @@ def table_rows(rt) -> list[dict[str, Any]]:
             row["Label"] = str(rt.getLabel(r))
         for h in headings:
             text = str(rt.getStringValue(h, r))
+            if not text.strip():
+                continue  # an empty cell: this row has no such column (another command's rows)
             try:
-                row[h] = float(text) if text.strip() else float("nan")
+                row[h] = float(text)
             except ValueError:
                 row[h] = text
             else:
@@ -343,7 +345,7 @@ class Backend:
 
         System = jpype.JClass("java.lang.System")
         return {
-            "imagej": str(self._IJ.getFullVersion()),
+            "imagej": str(self._IJ.getVersion()),  # "1.54p" (getFullVersion adds a build number: "1.54p99")
             "java": str(System.getProperty("java.version")),
             "java_vendor": str(System.getProperty("java.vendor")),
             "backend": self.name,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from jpype import JImplements, JOverride
@@ -12,8 +14,33 @@ from fijax.bridge import commands
 from fijax.bridge.commands._run import CommandOutput, call_function, run_command
 from fijax.bridge.convert import from_imageplus, to_imageplus
 from fijax.errors import InputError
+from fijax.ops import OpContext
 
 log = logging.getLogger(__name__)
+
+
+def imagej_progress(label: str, log_every: float = 5.0) -> Callable[[float, str], None]:
+    """A ``progress(fraction, message)`` that shows a FiJAX command's progress in ImageJ.
+
+    Every report moves ImageJ's progress bar and status line (``IJ.showProgress`` / ``IJ.showStatus``,
+    as ImageJ's own commands do); the Log window gets a line at most every ``log_every`` seconds and at
+    the end, so a long ``run("FiJAX Train", ...)`` shows where it is (headless: in the macro's log).
+    """
+    import jpype
+
+    IJ = jpype.JClass("ij.IJ")
+    last = [time.monotonic()]
+
+    def progress(fraction: float, message: str) -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        IJ.showProgress(fraction)
+        IJ.showStatus(f"{label}: {message}")
+        now = time.monotonic()
+        if now - last[0] >= log_every or fraction >= 1.0:
+            last[0] = now
+            IJ.log(f"{label}: {100 * fraction:.0f}% {message}")
+
+    return progress
 
 
 @JImplements("fijax.ij.Transport", deferred=True)
@@ -55,7 +82,8 @@ class PythonTransport:
     # -- implementation ------------------------------------------------------------------------
     def _run(self, label: str, options: str, inputs) -> Any:
         images = {str(key): from_imageplus(inputs.get(key)) for key in inputs.keySet()}
-        return self.to_java_result(run_command(label, options, images))
+        return self.to_java_result(run_command(label, options, images,
+                                               OpContext(progress=imagej_progress(label))))
 
     @staticmethod
     def to_java_result(output: CommandOutput) -> Any:

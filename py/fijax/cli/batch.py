@@ -87,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
                        artifacts=not args.no_artifacts, chunk=args.chunk)
     print(f"{report.total} files: {report.done} done, {report.skipped} already done (skipped), "
           f"{len(report.failed)} failed in {report.seconds:.1f} s; outputs in {report.out_dir}")
+    if report.ignored:
+        shown = ", ".join(report.ignored[:8]) + (f" and {len(report.ignored) - 8} more" if len(report.ignored) > 8
+                                                 else "")
+        print(f"ignored {len(report.ignored)} file(s) of fijax predict's extra outputs without a partner: {shown}")
     for failure in report.failed[:20]:
         print(f"  failed {failure['file']}: {failure['error']}", file=sys.stderr)
     if len(report.failed) > 20:

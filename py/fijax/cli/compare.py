@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return compare_denoisers.run(argparse.Namespace(
             noisy=args.source, gt=args.gt, model=args.model, out=args.out,
             methods="gaussian,median,puredenoise" + (",dl" if args.model else ""), sigma=2.0, radius=2.0,
-            cycle_spins=4, mc_samples=8, seed=0))
+            cycle_spins=4, mc_samples=8, seed=0, json=args.json))
     if not args.gt or not args.method:
         raise InputError("compare needs --gt and at least one --method NAME=PATH (or --model to run the denoisers)")
     from fijax.ops.compare import parse_method_specs, run_compare
@@ -69,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_writable(out, folder=True)
     result = run_compare(options, OpContext(out_dir=out))
-    for r in result.table:
-        print(f"{r['rank']:>2}. {r['method']:<20} SSIM {r['mean_ssim']:.4f}  PSNR {r['mean_psnr']:.2f} dB  "
-              f"RMSE {r['mean_rmse']:.4f}  {r['verdict_vs_source']}")
-    print(f"wrote {out / 'compare.csv'}")
+    from fijax.cli._output import emit
+
+    lines = [f"{r['rank']:>2}. {r['method']:<20} SSIM {r['mean_ssim']:.4f}  PSNR {r['mean_psnr']:.2f} dB  "
+             f"RMSE {r['mean_rmse']:.4f}  {r['verdict_vs_source']}" for r in result.table]
+    emit(args, {"ranking": result.table, "files": {k: str(v) for k, v in result.files.items()}},
+         [*lines, f"wrote {out / 'compare.csv'}"])
     return 0

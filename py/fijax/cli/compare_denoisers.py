@@ -12,7 +12,6 @@ have; this command produces them first).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -65,5 +64,11 @@ def run(args: argparse.Namespace) -> int:
                                                                           "best_psnr", "raw_ssim", "raw_psnr",
                                                                           "message")},
                         "files": {k: str(v) for k, v in res.files.items()}})
-    print(json.dumps(summary if len(summary) > 1 else summary[0], indent=2, default=str))
+    from fijax.cli._output import emit, text_lines
+
+    lines = []
+    for s in summary:
+        lines.append(f"{s['image']}: outputs in {s['folder']}")
+        lines += text_lines({k: v for k, v in s.items() if k not in ("image", "folder")})
+    emit(args, summary if len(summary) > 1 else summary[0], lines)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,5 +38,8 @@ def run(args: argparse.Namespace) -> int:
         "model": args.model, "out": args.out, "authors": args.author, "license": args.license, "cite": args.cite,
         "tags": args.tag, "description": args.description, "name": args.name, "git_repo": args.git_repo,
         "validation": args.validation, "tolerance": args.tolerance})
-    print(json.dumps(result.values, default=str))
+    from fijax.cli._output import emit, text_lines
+
+    v = result.values
+    emit(args, v, [f"wrote bioimage.io package {v.get('path', args.out)}", *text_lines(v, [k for k in v if k != "path"])])
     return 0

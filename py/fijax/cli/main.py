@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"fijax.cli.{info.name}")
         if hasattr(module, "register"):
             module.register(sub)
+    from fijax.cli._output import JSON_COMMANDS, add_json_flag
+
+    for name, child in sub.choices.items():
+        add_json_flag(child, json_flag=name in JSON_COMMANDS)
     return parser
 
 

@@ -14,7 +14,7 @@ import json
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``models`` command."""
     p = subparsers.add_parser("models", help="list registered models or show one model card")
-    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub = p.add_subparsers(dest="action", metavar="[list|show]", title="actions (default: list)")
     ls = sub.add_parser("list", help="list models (all versions)")
     ls.add_argument("name", nargs="?", help="only this model's versions")
     ls.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "show":
         result = ops.get("model_show")({}, {"model": args.model})
-        print(json.dumps(result.values, indent=2, default=str))
+        if args.json:
+            print(json.dumps(result.values, default=str))
+        else:  # the card is nested: indented JSON is its readable form
+            print(json.dumps(result.values, indent=2, default=str))
         return 0
     result = ops.get("models")({}, {"name": args.name} if args.name else {})
     if args.json:

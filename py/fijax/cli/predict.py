@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
     p.add_argument("--check", action="store_true",
                    help="also run the GT-free domain check: check.csv and summary.json beside the outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (shown with --samples)")
     p.set_defaults(func=run)
 
 
@@ -35,6 +36,14 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     from fijax.io.table import csv_text
 
     atomic_write_text(path, csv_text(rows))
+
+
+def _record(args: argparse.Namespace, rec: dict) -> None:
+    """One written file: a JSON line with --json, else ``wrote OUTPUT (kind) from INPUT``."""
+    if args.json:
+        print(json.dumps(rec), flush=True)
+    else:
+        print(f"wrote {rec['output']} ({rec['kind']}, {rec['model']}) from {rec['input']}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +81,15 @@ def run(args: argparse.Namespace) -> int:
     checks = []
     for f in files:
         stem = f.name[:-len(kind_of(f))] or f.stem
-        result = op({"image": read_image(f, title=stem)}, options)
+        from fijax.cli._progress import CountBar
+        from fijax.ops import OpContext
+
+        # with --samples, one bar per file over the Monte-Carlo passes (a 2048² image takes a while)
+        bar = CountBar(f"predict {f.name}", "sample", enabled=args.samples > 1 and not args.quiet)
+        try:
+            result = op({"image": read_image(f, title=stem)}, options, OpContext(progress=bar))
+        finally:
+            bar.close()
         if args.check:
             v = result.values
             checks.append({"image": stem, "model": v["model"], "domain_score": v["domain_score"],
@@ -84,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
             kind = kind_of(base)
             path = base if i == 0 else base.with_name(f"{base.name[:-len(kind)]}_{name}{kind}")
             write_image(path, image)
-            print(json.dumps({"input": str(f), "output": str(path), "kind": name, "model": result.values["model"]}))
+            _record(args, {"input": str(f), "output": str(path), "kind": name, "model": result.values["model"]})
         if result.table:  # segmentation: one row per object
             path = base.with_name(f"{base.name[:-len(kind_of(base))]}_objects.csv")
             _write_csv(path, result.table)
-            print(json.dumps({"input": str(f), "output": str(path), "kind": "objects", "model": result.values["model"]}))
+            _record(args, {"input": str(f), "output": str(path), "kind": "objects", "model": result.values["model"]})
     if checks:
         from fijax.cli.check import write_check
         from fijax.engine.domain import load_reference
@@ -99,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             row["false_alarm_rate"] = meta["false_alarm_rate"]
         folder = out.parent if single else out
         summary = write_check(folder, checks, meta)
-        print(json.dumps({"check": str(folder / "check.csv"), "summary": str(folder / "summary.json"),
-                          "out_of_domain": summary["out_of_domain"]}))
+        _record(args, {"input": ", ".join(r["image"] for r in checks), "output": str(folder / "check.csv"),
+                       "kind": f"domain check ({summary['out_of_domain']} out of domain)",
+                       "model": checks[0]["model"]})
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     (out,) = result.images.values()
     write_image(args.out, out)
     first = result.table[0] if result.table else {}
-    print(json.dumps({"output": str(args.out), **result.values,
-                      **{k: first.get(k) for k in ("alpha", "delta", "sigma")}}))
+    from fijax.cli._output import emit, text_lines
+
+    v = {"output": str(args.out), **result.values, **{k: first.get(k) for k in ("alpha", "delta", "sigma")}}
+    emit(args, v, [f"wrote {args.out} (PURE-LET)", *text_lines(v, [k for k in v if k != "output"])])
     return 0

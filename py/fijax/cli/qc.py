@@ -74,6 +74,14 @@ def run(args: argparse.Namespace) -> int:
     if existing:
         print(f"note: replacing the QC results already in {out}", file=sys.stderr)
     result = run_qc_dataset(options, OpContext(out_dir=out))
+    if args.json:
+        from fijax.cli._output import emit
+
+        emit(args, {**result.values, "files": {k: str(f) for k, f in result.files.items()}})
+        return 0
+    for role, names in (result.values.get("ignored") or {}).items():
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        print(f"ignored {len(names)} {role} file(s) without a GT file of the same name: {shown}")
     if args.labels:
         at = result.values.get("at_0.5")
         if at:

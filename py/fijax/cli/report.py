@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,15 +32,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_qc)
 
 
-def _print(result) -> None:
-    print(json.dumps({k: v for k, v in result.values.items() if k != "methods"}, default=str))
+def _print(args: argparse.Namespace, result) -> None:
+    from fijax.cli._output import emit, text_lines
+
+    v = {k: val for k, val in result.values.items() if k != "methods"}
+    emit(args, v, ["report written:", *text_lines(v)])
 
 
 def run_model(args: argparse.Namespace) -> int:
     """Run ``report_model`` and print the written paths as JSON."""
     from fijax import ops
 
-    _print(ops.get("report_model")({}, {"model": args.model, "out": args.out, "qc": args.qc}))
+    _print(args, ops.get("report_model")({}, {"model": args.model, "out": args.out, "qc": args.qc}))
     return 0
 
 
@@ -51,5 +53,5 @@ def run_qc(args: argparse.Namespace) -> int:
 
     result = ops.get("report_qc")({}, {"qc_dir": args.qc_dir, "model": args.model, "origin": args.origin,
                                        "eval_files": args.eval_file, "out": args.out})
-    _print(result)
+    _print(args, result)
     return 0

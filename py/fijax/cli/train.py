@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def _kv(items: list[str]) -> dict:
@@ -36,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target", nargs="+", default=[], metavar="PATH",
                    help="target TIFFs (CARE) or label images (seg)")
     p.add_argument("--name", required=True, help="model name in the registry")
-    p.add_argument("--preset", default="auto", help="auto (quick on CPU, full on GPU) | quick | care | n2v | "
-                   "n2v2 | n2v-fast")
+    p.add_argument("--preset", default="auto", help="auto (quick on a CPU; on a GPU the task's own preset: care, "
+                   "n2v, n2v2 or seg) | quick | care | n2v | n2v2 | n2v-fast | seg")
     p.add_argument("--ndim", type=int, choices=(2, 3), help="2 (default) or 3 (Z spatial)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, dest="steps_per_epoch", help="steps per epoch")
@@ -71,21 +72,21 @@ def run(args: argparse.Namespace) -> int:
                                              "test")}
     options = {k: v for k, v in options.items() if v is not None}
     options.update(source_paths=args.source, target_paths=args.target, config=_kv(args.set))
-    bar = None
+    from fijax.cli._progress import CountBar
+
+    # steps counted from the first one (which includes compiling the model), so the ETA is honest
+    bar = CountBar(f"train {args.task} {args.name}", "step", enabled=not args.quiet)
     if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=1000, unit="‰", desc=f"train {args.task} {args.name}", leave=True)
-
-    def progress(fraction: float, message: str) -> None:
-        if bar is not None:
-            bar.n = int(round(1000 * fraction))
-            bar.set_postfix_str(message, refresh=True)
-
+        print(f"train {args.task} {args.name}: preparing data and compiling the model ...", file=sys.stderr,
+              flush=True)
     try:
-        result = ops.get("train")({}, options, OpContext(progress=progress))
+        result = ops.get("train")({}, options, OpContext(progress=bar))
     finally:
-        if bar is not None:
-            bar.close()
-    print(json.dumps(result.values, default=str))
+        bar.close()
+    from fijax.cli._output import emit, text_lines
+
+    v = result.values
+    emit(args, v, [f"registered {v['model']} ({v['task']}, {v.get('epochs')} epochs, {v.get('steps')} steps, "
+                   f"{v.get('training_seconds') or 0:.0f} s)", *text_lines(v, ("loss", "val_loss", "best_val_loss",
+                   "selected", "parent", "weights_sha256", "path"))])
     return 0

@@ -225,6 +225,11 @@ def predict(model: UNet, config: TrainConfig, image: Image | np.ndarray, axes: s
                 for k, v in o.items():
                     m1, m2 = acc.get(k, (0.0, 0.0))
                     acc[k] = (m1 + v, m2 + v.astype(np.float64) ** 2)
+                if progress is not None:  # MC sampling of a large image takes a while
+                    progress((i + (s + 1) / samples) / len(data),
+                             f"image {i + 1}/{len(data)} sample {s + 1}/{samples}")
+                if check_cancelled is not None:
+                    check_cancelled()
             out = {}
             for k, (m1, m2) in acc.items():
                 mean = m1 / samples

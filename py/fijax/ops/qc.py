@@ -98,7 +98,9 @@ def _long_rows(rows: list[dict[str, Any]], has_source: bool, has_baseline: bool 
             if (who == "source" and not has_source) or (who == "baseline" and not has_baseline):
                 continue
             out.append({"file": r["file"], "slice": r["slice"], "comparison": label,
-                        **{m: r[f"{who}_{m}"] for m in ALL_METRICS}, "verdict": r["verdict"]})
+                        **{m: r[f"{who}_{m}"] for m in ALL_METRICS},
+                        # the verdict judges the prediction: the reference rows carry none (cell left empty)
+                        "verdict": r["verdict"] if who == "pred" else ""})
     return out
 
 
@@ -178,7 +180,8 @@ def run_qc_dataset(options: QCDatasetOptions | Mapping[str, Any], ctx: OpContext
         res = qc_labels_dataset(Path(options.gt), Path(options.prediction), ctx.out_dir,
                                 thresholds=options.thresholds, criterion=options.criterion,
                                 plot=options.panels, progress=ctx.progress, is_cancelled=ctx.is_cancelled)
-        values = {"kind": "labels", "at_0.5": res.summary.get("at_0.5"), "n_images": len({r["file"] for r in res.rows})}
+        values = {"kind": "labels", "at_0.5": res.summary.get("at_0.5"), "n_images": len({r["file"] for r in res.rows}),
+                  "ignored": res.summary.get("ignored", {})}
         return OpResult(table=res.rows, values=values, files=dict(res.files))
     if options.data_range is not None and options.normalize:
         raise InputError("data_range applies only without normalisation (--no-normalize)")
@@ -189,5 +192,5 @@ def run_qc_dataset(options: QCDatasetOptions | Mapping[str, Any], ctx: OpContext
                      panels=options.panels, progress=ctx.progress, is_cancelled=ctx.is_cancelled)
     values = {k: res.summary[k] for k in ("verdict", "verdict_rule", "n_images", "n_slices", "n_images_improved",
                                           "n_images_better_than_baseline", "n_images_by_verdict", "images",
-                                          "baseline", "means")}
+                                          "baseline", "means", "ignored")}
     return OpResult(table=res.rows, values=values, files=dict(res.files))

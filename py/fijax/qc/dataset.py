@@ -174,6 +174,14 @@ def load_set(spec: Any, role: str) -> tuple[dict[str, Image], dict[str, str]]:
                      f"got {type(spec).__name__}")
 
 
+def unpaired(gt: dict[str, Image], other: dict[str, Image]) -> list[str]:
+    """Names in ``other`` without a GT partner, which QC ignores (e.g. ``*_std`` files ``fijax predict
+    --samples`` writes next to the predictions); empty when one file on each side pairs by position."""
+    if len(gt) == 1 and len(other) == 1:
+        return []
+    return sorted(n for n in other if n not in gt)
+
+
 def _pair(gt: dict[str, Image], other: dict[str, Image], role: str) -> dict[str, Image]:
     """Match ``other`` to the GT names (:func:`fijax.io.datasets.pair_by_name`)."""
     return pair_by_name(gt, other, role, "GT")
@@ -358,11 +366,13 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
     progress = progress or (lambda f, m: None)
     gt_set, gt_hash = load_set(gt, "ground truth")
     pred_set, pred_hash = load_set(prediction, "prediction")
+    ignored = {"prediction": unpaired(gt_set, pred_set)}
     pred_set = _pair(gt_set, pred_set, "prediction")
     src_set: dict[str, Image] | None = None
     src_hash: dict[str, str] = {}
     if source is not None:
         src_set, src_hash = load_set(source, "source")
+        ignored["source"] = unpaired(gt_set, src_set)
         src_set = _pair(gt_set, src_set, "source")
     for name, g in gt_set.items():
         _planes(g, "GT", name)
@@ -457,6 +467,7 @@ def qc_dataset(gt: Any, prediction: Any, source: Any = None, out_dir: str | os.P
         by_verdict[r["verdict"]] = by_verdict.get(r["verdict"], 0) + 1
     result.summary = {
         "kind": "restoration",
+        "ignored": {k: v for k, v in ignored.items() if v},
         "verdict": dataset_verdict,
         "verdict_rule": BASELINE_VERDICT_RULE if has_baseline else VERDICT_RULE,
         "structure_rule": STRUCTURE_RULE,
@@ -537,6 +548,7 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
         raise InputError(f"thresholds must be between 0 and 1 (overlap scores), got {bad[0]:g}")
     gt_set, gt_hash = load_set(gt, "ground truth")
     pred_set, pred_hash = load_set(prediction, "prediction")
+    ignored = {"prediction": unpaired(gt_set, pred_set)}
     pred_set = _pair(gt_set, pred_set, "prediction")
     out = Path(out_dir) if out_dir is not None else None
     result = QCResult()
@@ -565,6 +577,7 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
     at_05 = next((r for r in dataset_rows if abs(r["thresh"] - 0.5) < 1e-12), None)
     result.summary = {
         "kind": "labels", "criterion": criterion, "thresholds": ths,
+        "ignored": {k: v for k, v in ignored.items() if v},
         "matching": "Hungarian (StarDist criterion), match when score >= threshold, pooled over images",
         "accuracy_definition": "tp / (tp + fp + fn) (DSB-2018 / cellpose 'AP')",
         "dataset": dataset_rows, "at_0.5": at_05,

@@ -22,7 +22,7 @@ def version_facts() -> dict[str, str]:
     if jpype.isJVMStarted():
         IJ = jpype.JClass("ij.IJ")
         System = jpype.JClass("java.lang.System")
-        facts["imagej"] = str(IJ.getFullVersion())
+        facts["imagej"] = str(IJ.getVersion())  # "1.54p"; getFullVersion adds a build number ("99")
         facts["java"] = str(System.getProperty("java.version"))
     return facts
 

@@ -63,16 +63,7 @@ public class FijaxCommand implements PlugIn {
 				if (rt == null) {
 					rt = new ResultsTable();
 				}
-				for (Map<String, Object> row : result.rows) {
-					rt.incrementCounter();
-					for (Map.Entry<String, Object> cell : row.entrySet()) {
-						Object v = cell.getValue();
-						if (v instanceof Number)
-							rt.addValue(cell.getKey(), ((Number) v).doubleValue());
-						else
-							rt.addValue(cell.getKey(), String.valueOf(v));
-					}
-				}
+				appendRows(rt, result.rows);
 				rt.show("Results");
 			}
 			if (result.message != null && !result.message.isEmpty())
@@ -80,5 +71,44 @@ public class FijaxCommand implements PlugIn {
 		} catch (Throwable e) {
 			Bridge.fail(label + ": " + Bridge.describe(e));
 		}
+	}
+
+	/**
+	 * Append {@code rows} to {@code rt}, leaving a cell empty (not ImageJ's 0) where a row has no value
+	 * for a column: the rows of another command (PureDenoise's {@code alpha}) or of this one (QC's
+	 * {@code file}) do not show up as {@code 0.0} in each other's columns. {@code getResult} reads such a
+	 * cell as NaN.
+	 */
+	static void appendRows(ResultsTable rt, java.util.List<Map<String, Object>> rows) {
+		int first = rt.size();
+		java.util.Set<String> before = new java.util.LinkedHashSet<String>();
+		String[] headings = rt.getHeadings();
+		for (int i = 0; headings != null && i < headings.length; i++)
+			if (!"Label".equals(headings[i]) && !" ".equals(headings[i]))
+				before.add(headings[i]);
+		java.util.Set<String> all = new java.util.LinkedHashSet<String>(before);
+		for (Map<String, Object> row : rows)
+			all.addAll(row.keySet());
+		for (Map<String, Object> row : rows) {
+			rt.incrementCounter();
+			int r = rt.size() - 1;
+			for (String col : all) {
+				Object v = row.get(col);
+				if (v instanceof Number) {
+					double d = ((Number) v).doubleValue();
+					if (Double.isNaN(d))
+						rt.setValue(col, r, "");
+					else
+						rt.setValue(col, r, d);
+				} else if (v != null)
+					rt.setValue(col, r, String.valueOf(v));
+				else
+					rt.setValue(col, r, "");
+			}
+		}
+		for (String col : all)
+			if (!before.contains(col))
+				for (int r = 0; r < first; r++)
+					rt.setValue(col, r, "");
 	}
 }
