@@ -373,66 +373,97 @@ def _plane(a: np.ndarray) -> np.ndarray:
 
 def comparison_figure(noisy: Image, gt: Image | None, outputs: dict[str, Image], images: dict[str, Image],
                       uncertainty: dict[str, Image], table: list[dict]) -> bytes:
-    """PNG: top row the input, GT and every output (same display range); below, SSIM and RSE maps
-    (with GT) or the MC-dropout uncertainty maps (without). Middle slice of a stack."""
+    """PNG: top row the source, every output and the GT (same display range); below, the SSIM and RSE
+    maps (with GT; one colour scale per row, the RSE scale fitted to the maps) and the methods ranked by
+    SSIM -- the ranking metric -- with PSNR beside each bar; without GT, the MC-dropout std maps (in
+    the image's intensity units). Middle slice of a stack."""
     import io
+    import textwrap
 
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from fijax.qc.figures import SOURCE_LABEL
+
+    def label(name: str) -> str:
+        return "\n".join(textwrap.wrap(SOURCE_LABEL if name == "Raw" else name, 24))
+
     by_method = {r["method"]: r for r in table}
     ref = _plane((gt if gt is not None else noisy).data)
     lo, hi = np.percentile(ref, [0.5, 99.8])
     cols = ["Raw", *outputs]
-    # One RSE colour scale for every method, so the maps compare at a glance.
-    rse_max = max((float(np.percentile(_plane(images[f"RSE map {n}"].data), 99.5)) for n in cols
-                   if f"RSE map {n}" in images), default=None)
-    n_rows = 3 if gt is not None else (2 if uncertainty else 1)
-    n_cols = len(cols) + (1 if gt is not None else 0)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.7 * n_rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
+    unc = [n for n in cols if n in uncertainty] if gt is None else []
+    n_rows = 3 if gt is not None else 1
+    n_cols = len(cols) + (1 if gt is not None else len(unc))  # without GT: the std maps follow on the right
+    fig = plt.figure(figsize=(2.25 * n_cols + 0.9, 2.35 * n_rows + 0.7), layout="constrained")
+    grid = fig.add_gridspec(n_rows, n_cols)
+    img_axes = []
     for j, name in enumerate(cols):
-        img = noisy if name == "Raw" else outputs[name]
-        ax = axes[0, j]
-        ax.imshow(_plane(img.data), cmap="gray", vmin=lo, vmax=hi)
+        ax = fig.add_subplot(grid[0, j])
+        img_axes.append(ax)
+        ax.imshow(_plane((noisy if name == "Raw" else outputs[name]).data), cmap="gray", vmin=lo, vmax=hi)
         r = by_method.get(name, {})
-        sub = f"\nSSIM {r['ssim']:.3f}  PSNR {r['psnr']:.1f}" if "ssim" in r else ""
-        ax.set_title(f"{name}{sub}", fontsize=8)
-        if gt is not None:
-            rse_range = (0, rse_max) if rse_max else None
-            for i, (kind, cmap, vr) in enumerate((("SSIM map", "magma", (0, 1)), ("RSE map", "inferno", rse_range)),
-                                                 start=1):
+        sub = f"\nSSIM {r['ssim']:.3f}, PSNR {r['psnr']:.1f} dB" if "ssim" in r else ""
+        ax.set_title(f"{label(name)}{sub}", fontsize=8)
+        ax.set_axis_off()
+    if gt is not None:
+        ax = fig.add_subplot(grid[0, -1])
+        ax.imshow(ref, cmap="gray", vmin=lo, vmax=hi)
+        ax.set_title("ground truth", fontsize=8)
+        ax.set_axis_off()
+        # SSIM maps on 0-1; RSE maps on one scale fitted to the data (99.5th percentile of all maps), so
+        # the methods compare at a glance and the maps are not black on a 0-1 scale
+        rse = [_plane(images[f"RSE map {n}"].data) for n in cols if f"RSE map {n}" in images]
+        rse_max = max((float(np.percentile(m, 99.5)) for m in rse), default=1.0) or 1.0
+        for i, (kind, cmap, vmax, unit) in enumerate((("SSIM map", "magma", 1.0, "local SSIM (0-1)"),
+                                                      ("RSE map", "inferno", rse_max,
+                                                       "|GT - image| (normalised intensity)")), start=1):
+            row = []
+            im = None
+            for j, name in enumerate(cols):
                 m = images.get(f"{kind} {name}")
                 if m is None:
                     continue
-                ax = axes[i, j]
-                im = ax.imshow(_plane(m.data), cmap=cmap, vmin=vr[0] if vr else None, vmax=vr[1] if vr else None)
-                ax.set_title(f"{kind}: {name}", fontsize=7)
-                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-        elif name in uncertainty:
-            ax = axes[1, j]
-            im = ax.imshow(_plane(uncertainty[name].data), cmap="viridis")
-            ax.set_title(f"MC-dropout std: {name}", fontsize=7)
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-    if gt is not None:
-        ax = axes[0, -1]
-        ax.imshow(ref, cmap="gray", vmin=lo, vmax=hi)
-        ax.set_title("Ground truth", fontsize=8)
-        ax = axes[1, -1]
-        ax.axis("on")
-        names = [r["method"] for r in table]
-        ax.barh(range(len(names)), [r["psnr"] for r in table], color=["0.6" if n == "Raw" else "C0" for n in names])
-        ax.set_yticks(range(len(names)), [n[:22] for n in names], fontsize=6)
+                ax = fig.add_subplot(grid[i, j])
+                im = ax.imshow(_plane(m.data), cmap=cmap, vmin=0.0, vmax=vmax)
+                ax.set_title(f"{kind.split()[0]}: {label(name)}", fontsize=7)
+                ax.set_axis_off()
+                row.append(ax)
+            if im is not None:
+                fig.colorbar(im, ax=row, shrink=0.85, pad=0.01).set_label(unit, fontsize=7)
+        ax = fig.add_subplot(grid[1:, -1])
+        ranked = sorted(table, key=lambda r: (-r["ssim"], -r["psnr"]))
+        names = [r["method"] for r in ranked]
+        best_ssim = next((r for r in ranked if r["method"] != "Raw"), ranked[0])
+        best_psnr = max((r for r in ranked if r["method"] != "Raw"), key=lambda r: r["psnr"], default=best_ssim)
+        colors = ["0.65" if n == "Raw" else ("C3" if n == best_ssim["method"] else "C0") for n in names]
+        ax.barh(range(len(names)), [r["ssim"] for r in ranked], color=colors)
+        for k, r in enumerate(ranked):
+            ax.text(r["ssim"] + 0.01, k, f"{r['ssim']:.3f} ({r['psnr']:.1f} dB)", va="center", fontsize=6)
+        ax.set_yticks(range(len(names)), [label(n).replace("\n", " ")[:28] for n in names], fontsize=6)
         ax.invert_yaxis()
-        ax.set_xlabel("PSNR (dB) vs GT", fontsize=7)
+        ax.set_xlim(0, 1.35)
+        ax.set_xlabel("SSIM vs GT (PSNR in brackets)", fontsize=7)
         ax.tick_params(axis="x", labelsize=6)
+        note = f"best by SSIM: {best_ssim['method']}"
+        if best_psnr["method"] != best_ssim["method"]:
+            note += f"\nbest by PSNR: {best_psnr['method']}\n(the metrics disagree)"
+        ax.set_title("ranked by SSIM\n" + note, fontsize=7)
+        fig.suptitle("Denoisers against the ground truth (SSIM and RSE maps: GT vs each image)", fontsize=10)
+    elif unc:
+        for j, name in enumerate(unc, start=len(cols)):
+            ax = fig.add_subplot(grid[0, j])
+            im = ax.imshow(_plane(uncertainty[name].data), cmap="viridis")
+            ax.set_title(f"MC-dropout std: {label(name)}", fontsize=7)
+            ax.set_axis_off()
+            fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01).set_label(
+                "std (intensity units of the input)", fontsize=7)
+        fig.suptitle("No ground truth given: Monte-Carlo-dropout uncertainty instead of QC", fontsize=10)
     else:
-        fig.suptitle("No ground truth given: uncertainty shown instead of QC", fontsize=9)
-    fig.tight_layout()
+        fig.suptitle("No ground truth given", fontsize=10)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     return buf.getvalue()

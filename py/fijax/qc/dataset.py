@@ -689,7 +689,9 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
             from fijax.qc.figures import comparison_chart
 
             order = [r["method"] for r in ranking]
-            png = comparison_chart(order, per_method, f"{len(gt_set)} image(s) vs ground truth, ranked by SSIM")
+            n = len(gt_set)
+            png = comparison_chart(order, per_method, f"Methods against the ground truth ({n} image{'s' * (n != 1)}), "
+                                                      "ranked by mean SSIM; red: best, grey: source")
             result.files["plot"] = atomic_write_bytes(out / "compare.png", png)
         result.files["summary"] = atomic_write_text(out / "summary.json",
                                                     json.dumps(jsonable(result.summary), indent=2) + "\n")
