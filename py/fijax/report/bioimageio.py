@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Sequence
@@ -288,6 +289,10 @@ def export_bioimageio(model: Any, out: str | Path, *, registry: Any = None, auth
 
     # -- ONNX ------------------------------------------------------------------------------------------
     shape = ("B",) + tuple(int(s) for s in test_input.shape[1:])
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # onnx_ir warns "value type ... not known, skipping serialization" for jax2onnx's shape constants
+        # (8 lines per U-Net): harmless -- the ONNX output is checked against JAX below; `fijax -v` shows them
+        logging.getLogger("onnx_ir.serde").setLevel(logging.ERROR)
     proto = jax2onnx.to_onnx(forward, [shape], model_name=_clean_name(record.name).replace(" ", "_"),
                              opset=opset, input_names=["raw"], output_names=list(out_names))
     onnx_bytes = proto.SerializeToString()
