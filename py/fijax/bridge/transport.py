@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
@@ -17,6 +18,22 @@ from fijax.errors import InputError
 from fijax.ops import OpContext
 
 log = logging.getLogger(__name__)
+
+
+#: Extra receivers of FiJAX commands' progress inside macros (the server's job events); see
+#: :func:`progress_sink`.
+_SINKS: list[Callable[[float, str], None]] = []
+
+
+@contextlib.contextmanager
+def progress_sink(sink: Callable[[float, str], None]):
+    """While active, FiJAX commands run by macros also report ``sink(fraction, "Label: message")``
+    (``fijax serve`` turns it into the macro job's progress events)."""
+    _SINKS.append(sink)
+    try:
+        yield
+    finally:
+        _SINKS.remove(sink)
 
 
 def imagej_progress(label: str, log_every: float = 5.0) -> Callable[[float, str], None]:
@@ -35,6 +52,8 @@ def imagej_progress(label: str, log_every: float = 5.0) -> Callable[[float, str]
         fraction = min(max(float(fraction), 0.0), 1.0)
         IJ.showProgress(fraction)
         IJ.showStatus(f"{label}: {message}")
+        for sink in list(_SINKS):
+            sink(fraction, f"{label}: {message}")
         now = time.monotonic()
         if now - last[0] >= log_every or fraction >= 1.0:
             last[0] = now

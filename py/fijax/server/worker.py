@@ -20,6 +20,7 @@ bridge when it offers ``abort``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -144,7 +145,7 @@ def run_task(task: dict[str, Any], conn, cancel_flag) -> dict[str, Any]:
                     is_cancelled=cancelled, confine_outputs=True, output_root=Path(root) if root else None)
     if task["kind"] == "macro":
         images, table, values, files, log = _run_macro(task["code"], inputs, cancelled,
-                                                       task["options"].get("params") or {}, artifacts)
+                                                       task["options"].get("params") or {}, artifacts, progress)
         if log:
             conn.send(("log", task["job_id"], "macro", log))
     elif task["kind"] == "command":
@@ -189,12 +190,13 @@ def _read_input(read_tiff, path: str, key: str, max_bytes: int | None = None):
 
 
 def _run_macro(code: str, inputs: dict, cancelled, params: dict | None = None,
-               artifacts: Path | None = None) -> tuple[dict, list, dict, dict, str]:
+               artifacts: Path | None = None, progress=None) -> tuple[dict, list, dict, dict, str]:
     """Run a macro through the bridge; abort it when the cancel flag is raised.
 
     ``params`` are the values of its ``#@`` parameters; ``#@output`` values come back as values
     (images among the images), and every other table (``<title>.csv``) and the ROI Manager's ROIs
-    (``RoiSet.zip``) are written to ``artifacts``.
+    (``RoiSet.zip``) are written to ``artifacts``. The progress of the FiJAX commands it runs
+    (``run("FiJAX Train", ...)``) goes to ``progress`` (the job's progress events).
     """
     from fijax import bridge
 
@@ -210,8 +212,11 @@ def _run_macro(code: str, inputs: dict, cancelled, params: dict | None = None,
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    from fijax.bridge.transport import progress_sink
+
     try:
-        res = ij.run_macro(code, inputs, params=params or None)
+        with progress_sink(progress) if progress is not None else contextlib.nullcontext():
+            res = ij.run_macro(code, inputs, params=params or None)
     finally:
         done.set()
     if cancelled():
