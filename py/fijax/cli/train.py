@@ -77,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
     # steps counted from the first one (which includes compiling the model), so the ETA is honest
     bar = CountBar(f"train {args.task} {args.name}", "step", enabled=not args.quiet)
     if not args.quiet:
-        print(f"train {args.task} {args.name}: preparing data and compiling the model ...", file=sys.stderr,
-              flush=True)
+        import jax
+
+        dev = jax.devices()[0]
+        where = f"GPU ({dev.device_kind})" if dev.platform == "gpu" else dev.platform.upper()
+        auto = " ('auto' preset: quick on a CPU, the task's full preset on a GPU)" if args.preset == "auto" else ""
+        print(f"train {args.task} {args.name} on the {where}{auto}: preparing data and compiling the model ...",
+              file=sys.stderr, flush=True)
     try:
         result = ops.get("train")({}, options, OpContext(progress=bar))
     finally:
