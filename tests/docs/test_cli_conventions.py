@@ -82,3 +82,24 @@ def test_count_bar_disabled_prints_nothing(capsys):
     bar(0.5, "image 1/1 sample 10/20")
     bar.close()
     assert capsys.readouterr().err == ""
+
+
+def test_qc_and_batch_qc_both_ignore_predict_side_outputs_and_say_so(tmp_path, capsys):
+    """`fijax predict --samples` writes x_std.tif next to x.tif: QC of that folder skips it, saying so."""
+    import numpy as np
+
+    from fijax.batch import run_batch
+    from fijax.io import Image, write_tiff
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        gt = rng.random((32, 32)).astype(np.float32)
+        write_tiff(tmp_path / "gt" / f"{name}.tif", Image(gt, "YX"))
+        write_tiff(tmp_path / "pred" / f"{name}.tif", Image(gt + 0.05 * rng.random((32, 32), np.float32), "YX"))
+        write_tiff(tmp_path / "pred" / f"{name}_std.tif", Image(np.full((32, 32), 0.1, np.float32), "YX"))
+    assert main(["qc", "--gt", str(tmp_path / "gt"), "--prediction", str(tmp_path / "pred"), "--out",
+                 str(tmp_path / "qc"), "--no-panels", "--no-maps"]) == 0
+    assert "ignored 2 prediction file(s) without a GT file of the same name: a_std, b_std" in capsys.readouterr().out
+    report = run_batch("qc", tmp_path / "pred", tmp_path / "bqc", inputs={"gt": tmp_path / "gt"}, workers=1,
+                       progress=False, artifacts=False)
+    assert report.ok and report.done == 2 and report.ignored == ["a_std.tif", "b_std.tif"]

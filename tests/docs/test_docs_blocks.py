@@ -20,7 +20,7 @@ from docs_blocks import OTHER_KINDS, ROOT, RUN_KINDS, blocks, documents, runnabl
 
 #: Documents whose blocks take more than a few seconds (training, the JVM, a server).
 SLOW = {"README.md", "engine.md", "segmentation.md", "workflows.md", "reports.md", "server.md", "bridge.md",
-        "java-api.md", "qc.md", "puredenoise.md"}
+        "java-api.md", "qc.md", "puredenoise.md", "performance.md"}
 
 
 def _params():

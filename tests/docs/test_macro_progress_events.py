@@ -14,7 +14,7 @@ def test_macro_training_progress_reaches_the_job_events(ij):
     rng = np.random.default_rng(0)
     noisy = Image(rng.poisson(20.0, (2, 48, 48)).astype(np.float32), "TYX", "noisy")
     macro = ('run("FiJAX Train", "model=events-n2v task=n2v source=noisy preset=quick epochs=2 '
-             'steps_per_epoch=3 patch_size=32 val_fraction=0.5 seed=1");')
+             'steps_per_epoch=3 patch_size=32 val_fraction=0.4 seed=1");')
     events: list[tuple[float, str]] = []
     images, table, values, files, log = _run_macro(macro, {"noisy": noisy}, lambda: False,
                                                    progress=lambda f, m: events.append((f, m)))
