@@ -89,3 +89,12 @@ def test_czi_written_by_zeiss_libczi_reads_with_calibration_and_channels(tmp_pat
     img = read_image(tmp_path / "cells.czi")
     assert img.axes == "ZCYX" and np.array_equal(img.data, planes.transpose(1, 0, 2, 3))
     assert img.pixel_size == pytest.approx((1.0, 0.2, 0.2)) and img.metadata["channel_names"] == ["DAPI", "GFP"]
+
+
+def test_imagej_tiff_named_ome_tif_is_read_by_the_imagej_reader(tmp_path):
+    # what saveAs("Tiff", "x.ome.tif") writes: an ImageJ TIFF without OME-XML
+    write_tiff(tmp_path / "x.ome.tif", Image(np.ones((3, 8, 8), np.uint16), axes="ZYX", pixel_size=(2, 0.5, 0.5),
+                                             unit="micron"))
+    back = read_image(tmp_path / "x.ome.tif")
+    assert back.axes == "ZYX" and back.pixel_size == (2.0, 0.5, 0.5) and back.data.dtype == np.uint16
+    assert series_names(tmp_path / "x.ome.tif") == ["x.ome"]

@@ -80,7 +80,8 @@ def read_image(path: str | os.PathLike, title: str | None = None, series: int | 
     kind = kind_of(p)
     if not p.exists():
         raise InputError(f"input file not found: {p}")
-    if kind == ".tif":
+    if kind in (".tif", ".ome.tif", ".ome.tiff") and p.is_file():
+        # An ImageJ TIFF named .ome.tif (saveAs("Tiff", "x.ome.tif")) has no OME-XML: ImageJ's reader.
         if series in (None, 0, "0") and not _is_ome_tiff(p):
             from fijax.io.tiff import read_tiff
 
@@ -98,9 +99,9 @@ def series_names(path: str | os.PathLike) -> list[str]:
     kind = kind_of(p)
     if not p.exists():
         raise InputError(f"input file not found: {p}")
-    if kind == ".tif" and not _is_ome_tiff(p):
-        return [p.stem]
-    if kind == ".tif":
+    if kind in (".tif", ".ome.tif", ".ome.tiff") and p.is_file():
+        if not _is_ome_tiff(p):
+            return [p.stem]
         kind = ".ome.tif"
     if kind not in READERS:
         raise InputError(f"{p.name}: unsupported image format {kind!r}; fijax reads {SUPPORTED}")
