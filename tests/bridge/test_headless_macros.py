@@ -169,12 +169,19 @@ def test_bio_formats_errors_are_clear(ij, tmp_path):
 
 
 def test_java_api_runs_a_macro_with_parameters(ij):
-    script = ('def o = fijax.ij.FiJAX.runMacro("#@ Integer n\\n#@output Integer sq\\nsq = n * n;", [n: "4"])\n'
-              'println("sq=" + o.outputs.get("sq"))\n'
-              'try { fijax.ij.FiJAX.runMacro("#@ Integer n\\nprint(n);", [:]) }\n'
-              'catch (fijax.ij.FiJAX.FiJAXException e) { println(e.getMessage()) }\n')
-    lines = ij.run_script(script, "groovy").log.strip().splitlines()
-    assert lines == ["sq=16", "macro parameter 'n' (Integer, line 1) has no value and no default: give it as n=VALUE"]
+    import jpype
+
+    FiJAX = jpype.JClass("fijax.ij.FiJAX")
+    params = jpype.JClass("java.util.HashMap")()
+    params.put("n", "4")
+    out = FiJAX.runMacro("#@ Integer n\n#@output Integer sq\nsq = n * n;", params)
+    assert int(out.outputs.get("sq")) == 16
+    with pytest.raises(FiJAX.FiJAXException) as info:
+        FiJAX.runMacro("#@ Integer n\nprint(n);", jpype.JClass("java.util.HashMap")())
+    assert str(info.value.getMessage()) == ("macro parameter 'n' (Integer, line 1) has no value and no default: "
+                                            "give it as n=VALUE")
+    with pytest.raises(FiJAX.FiJAXException, match="macro line 2: "):
+        FiJAX.runMacro("#@ Integer n\nx = 1/;", params)
 
 
 def test_fijax_macro_cli_writes_tables_rois_and_outputs(ij, tmp_path, capsys):
