@@ -122,6 +122,8 @@ def test_previews_of_a_qc_job(ui_server):
         assert api.get("/ui/jobs/not-a-job").status_code == 404
         assert api.get("/ui/models/nope/1").status_code == 404
         assert api.get("/ui/jobs", params={"state": "bogus"}).status_code == 400
+        assert 'id="more-jobs"' in api.get("/ui/jobs", params={"limit": 1}).text
+        assert 'id="more-jobs"' not in api.get("/ui/jobs", params={"limit": 1000}).text
         # artifacts shown in the browser: inline, sandboxed; only kinds a browser shows, only inside the job
         r = api.get(f"/ui/jobs/{job['id']}/view/metrics.csv")
         assert r.status_code == 200 and r.headers["content-disposition"].startswith("inline")

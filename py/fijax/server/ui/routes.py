@@ -371,8 +371,9 @@ def jobs_page(request: Request, state: str = "", limit: int = 100):
     states = [state] if state else None
     if state and state not in ACTIVE_STATES + TERMINAL_STATES:
         raise InputError(f"unknown job state {state!r}; known: {', '.join(ACTIVE_STATES + TERMINAL_STATES)}")
-    jobs = store(request).list(states, max(1, min(limit, 1000)), 0)
-    return render(request, "jobs.html", title="Jobs", jobs=[job_summary(j) for j in jobs], state=state,
+    limit = max(1, min(limit, 1000))
+    jobs = store(request).list(states, limit, 0)
+    return render(request, "jobs.html", title="Jobs", jobs=[job_summary(j) for j in jobs], state=state, limit=limit,
                   states=ACTIVE_STATES + TERMINAL_STATES, active=ACTIVE_STATES)
 
 

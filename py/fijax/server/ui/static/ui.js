@@ -64,9 +64,12 @@ function initLive() {
   if (status && status.dataset.live) {
     follow(status, () => window.location.reload());
   }
-  // The jobs list follows at most 8 active rows at once.
+  // The jobs list follows at most 8 active rows at once; when one ends, the list is drawn again
+  // (once, a moment later) so its verdict or error shows.
+  let reload = null;
+  const redraw = () => { if (!reload) reload = window.setTimeout(() => window.location.reload(), 1000); };
   document.querySelectorAll("#jobs-table tr[data-live]").forEach((row, i) => {
-    if (i < 8) follow(row, null);
+    if (i < 8) follow(row, redraw);
   });
 }
 
