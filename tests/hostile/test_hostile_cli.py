@@ -215,3 +215,13 @@ def test_unreachable_scheduler_fails_fast(capsys, files):
 
 if sys.platform != "linux":  # pragma: no cover
     pytestmark = pytest.mark.skip(reason="file-mode and flock checks are written for Linux")
+
+
+def test_decoded_limit_covers_ome_tiff(capsys, files, monkeypatch):
+    from fijax.io import Image
+    from fijax.io.microscopy import write_image
+
+    write_image(files / "c.ome.tif", Image(np.zeros((256, 256), np.float32)))  # 0.25 MiB decoded
+    code, _, err = run_cli(capsys, "--max-decoded-mb", "0.1", "puredenoise", files / "c.ome.tif", "--out",
+                           files / "pd.tif")
+    assert code == 2 and "0.25 MiB" in err and not (files / "pd.tif").exists()

@@ -135,6 +135,18 @@ def _open_bioimage(p: Path, kind: str):
         raise InputError(f"{p.name}: not a readable {kind} file ({type(exc).__name__}: {exc})") from exc
 
 
+def _check_declared_size(img, p: Path) -> None:
+    """Refuse a series whose metadata declares more decoded bytes than allowed (before reading pixels)."""
+    from fijax.io.tiff import check_decoded_size
+
+    try:
+        nbytes = int(np.prod([int(n) for n in img.shape], dtype=np.float64)) * np.dtype(img.dtype).itemsize
+    except (AttributeError, TypeError, ValueError):  # a reader without shape/dtype metadata: nothing to check
+        return
+    files = [p] if p.is_file() else [q for q in p.rglob("*") if q.is_file()]
+    check_decoded_size(p.name, nbytes, sum(q.stat().st_size for q in files))
+
+
 def _to_image(img, p: Path, kind: str, title: str | None, series: int | str | None) -> Image:
     scenes = [str(s) for s in img.scenes]
     index = _series_index(p, scenes, series)
@@ -142,7 +154,10 @@ def _to_image(img, p: Path, kind: str, title: str | None, series: int | str | No
         if index != img.current_scene_index:
             img.set_scene(index)
         order = str(img.dims.order)
+        _check_declared_size(img, p)
         data = np.asarray(img.data)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"{p.name}: cannot read series {index} ({type(exc).__name__}: {exc})") from exc
     sizes = dict(zip(order, data.shape, strict=True))

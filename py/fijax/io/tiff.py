@@ -69,12 +69,12 @@ def check_decoded_size(label: str, nbytes: int, file_bytes: int, max_bytes: int 
     if max_bytes is None:
         max_bytes, explicit = decoded_limit()
     if nbytes > max_bytes:
-        raise InputError(f"{label}: declares {nbytes / (1 << 20):.0f} MiB of decoded pixels, more than the limit "
-                         f"of {max_bytes / (1 << 20):.0f} MiB (raise it with {hint})")
+        raise InputError(f"{label}: declares {nbytes / (1 << 20):.4g} MiB of decoded pixels, more than the limit "
+                         f"of {max_bytes / (1 << 20):.4g} MiB (raise it with {hint})")
     if ratio_check is None:
         ratio_check = not explicit
     if ratio_check and nbytes > BOMB_MIN_BYTES and nbytes > BOMB_RATIO * max(file_bytes, 1):
-        raise InputError(f"{label}: a {file_bytes}-byte file declares {nbytes / (1 << 20):.0f} MiB of decoded "
+        raise InputError(f"{label}: a {file_bytes}-byte file declares {nbytes / (1 << 20):.4g} MiB of decoded "
                          f"pixels (compressed {nbytes / max(file_bytes, 1):.0f}x): refused as a likely "
                          f"decompression bomb (raise the limit with {hint} to allow it)")
 
