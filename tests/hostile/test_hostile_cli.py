@@ -225,3 +225,29 @@ def test_decoded_limit_covers_ome_tiff(capsys, files, monkeypatch):
     code, _, err = run_cli(capsys, "--max-decoded-mb", "0.1", "puredenoise", files / "c.ome.tif", "--out",
                            files / "pd.tif")
     assert code == 2 and "0.25 MiB" in err and not (files / "pd.tif").exists()
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--outputs", "MISSING"], "--outputs"),
+    (["--max-decoded-mb", "-1"], "--max-decoded-mb"),
+    (["--host", "127.0.0.1.evil.com"], "loopback"),
+    (["--host", "0.0.0.0"], "--allow-remote"),
+])
+def test_serve_settings_are_checked(tmp_path, argv, needle):
+    from fijax.cli.main import build_parser
+    from fijax.cli.serve import build_config
+    from fijax.errors import InputError
+
+    argv = [a.replace("MISSING", str(tmp_path / "missing")) for a in argv]
+    args = build_parser().parse_args(["serve", *argv])
+    with pytest.raises(InputError, match=needle):
+        build_config(args)
+
+
+def test_serve_outputs_root_is_resolved(tmp_path):
+    from fijax.cli.main import build_parser
+    from fijax.cli.serve import build_config
+
+    (tmp_path / "exports").mkdir()
+    config = build_config(build_parser().parse_args(["serve", "--outputs", str(tmp_path / "exports")]))
+    assert config.outputs == (tmp_path / "exports").resolve()

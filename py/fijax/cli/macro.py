@@ -107,10 +107,16 @@ def run(args: argparse.Namespace) -> int:
     from fijax.bridge import imagej
 
     backend = imagej(heap=args.heap) if args.heap else imagej()
+    timed_out_message = f"macro {macro.name} timed out after {args.timeout:g} s and was aborted"
     with _deadline(args.timeout) as timed_out:
-        result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
+        try:
+            result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
+        except MacroError:
+            if timed_out.is_set():  # the abort surfaces as a macro error (ThreadDeath): say what happened
+                raise MacroError(timed_out_message) from None
+            raise
     if timed_out.is_set():
-        raise MacroError(f"macro {macro.name} timed out after {args.timeout:g} s and was aborted")
+        raise MacroError(timed_out_message)
     save_result(result, out)
     atomic_write_text(out / "log.txt", result.log)
     return 0
