@@ -549,32 +549,27 @@ def train(config: TrainConfig | dict | None, sources: Any, targets: Any = None, 
             _tidy_runs(name, registry.root)
 
 
-def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str | None, registry: Any,
-              parent: str | None, resume: bool, data_files: dict | None, progress: Progress,
-              check_cancelled: Callable[[], None] | None, register: bool, keep_run: bool,
-              stop_after_steps: int | None, description: str | None = None) -> TrainResult:
-    """The body of :func:`train` in the claimed (and locked) run folder ``rdir``."""
-    state_path = rdir / "state.npz"
-    saved_meta: dict | None = None
-    if resume:
-        given = make_config(config) if config is not None else None
-        if state_path.is_file():
-            state_arrays, saved_meta = load_npz(state_path)
-            config, parent_meta = make_config(saved_meta["config"]), saved_meta.get("parent")
-        elif (rdir / "config.json").is_file():  # interrupted before the first epoch: start it again
-            started = json.loads((rdir / "config.json").read_text())
-            config, parent_meta = make_config(started["config"]), started.get("parent")
-        else:
-            raise InputError(f"no interrupted training to resume for {name!r} (no {state_path})")
-        if given is not None and given.epochs != config.epochs:  # the one setting a resume may change
-            config = config.model_copy(update={"epochs": given.epochs})
-        parent = (parent_meta or {}).get("ref")
-    cfg = make_config(config).resolved()
-    task = get_task(cfg.task)
+@dataclass
+class _Data:
+    """Training data after every check: samples, their description, the validation split, samplers."""
 
-    # -- data (all checks before anything is written) ------------------------------------------
-    # versions first: a malformed jars.txt fails here, not after the training it would be recorded with
-    versions = dict(library_versions(), jars=jar_coordinates())
+    src_imgs: list
+    xs: list[np.ndarray]
+    origins: list[str]
+    desc: dict
+    hash: str
+    split: D.Split
+    sampler: D.PatchSampler
+    val_sampler: D.PatchSampler
+    val_x: np.ndarray
+    val_y: np.ndarray | None
+    in_channels: int
+    target_channels: int
+
+
+def _prepare_data(cfg: TrainConfig, task: Task, sources: Any, targets: Any, data_files: dict | None,
+                  progress: Progress) -> _Data:
+    """Check, normalise and split the training data (nothing is written; bad data raise InputError)."""
     src_imgs, tgt_imgs = _as_list(sources), _as_list(targets)
     if not src_imgs:
         raise InputError("no training images given")
@@ -607,11 +602,9 @@ def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str 
             norm_y = [np.asarray(task.prepare_target(cfg, y), np.float32) for y in ys]
     else:
         norm_y = None
-    data_desc = describe_data(src_imgs, tgt_imgs, data_files)
+    desc = describe_data(src_imgs, tgt_imgs, data_files)
     data_hash = pixels_sha256(np.frombuffer(json.dumps(
-        [d["sha256"] for d in data_desc["sources"] + data_desc.get("targets", [])]).encode(), np.uint8))
-    if saved_meta is not None and saved_meta.get("data_hash") != data_hash:
-        raise InputError(f"resume of {name!r}: the training data differ from the interrupted run's")
+        [d["sha256"] for d in desc["sources"] + desc.get("targets", [])]).encode(), np.uint8))
     split = D.split_validation(cfg, norm_x, norm_y, np.random.default_rng([cfg.seed, 7]))
     allowed = None
     if split.train_y is not None:
@@ -621,21 +614,60 @@ def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str 
     val_x, val_y = val_sampler.sample(np.random.default_rng([cfg.seed, 11]), cfg.val_patches)
 
     in_ch = xs[0].shape[-1]
-    tgt_ch = norm_y[0].shape[-1] if norm_y is not None else in_ch
-    parent_info = None
+    return _Data(src_imgs, xs, origins, desc, data_hash, split, sampler, val_sampler, val_x, val_y, in_ch,
+                 norm_y[0].shape[-1] if norm_y is not None else in_ch)
+
+
+def _from_parent(cfg: TrainConfig, registry: Any, parent: str) -> tuple[TrainConfig, Any]:
+    """The configuration with the parent's architecture, and the parent's (verified) record."""
+    prec = registry.get(parent)
+    registry.verify(prec)
+    pcfg = make_config(prec.card["config"])
+    if pcfg.ndim != cfg.ndim:
+        raise InputError(f"parent {prec.ref} is a {pcfg.ndim}D model, the new configuration {cfg.ndim}D")
+    arch = {k: getattr(pcfg, k) for k in ("depth", "kernel", "filters", "residual", "batch_norm", "n2v2",
+                                           "dropout", "loss", "compact_decoder")}
+    return cfg.model_copy(update=arch), prec
+
+
+def _train_in(rdir: Path, config: Any, sources: Any, targets: Any, *, name: str | None, registry: Any,
+              parent: str | None, resume: bool, data_files: dict | None, progress: Progress,
+              check_cancelled: Callable[[], None] | None, register: bool, keep_run: bool,
+              stop_after_steps: int | None, description: str | None = None) -> TrainResult:
+    """The body of :func:`train` in the claimed (and locked) run folder ``rdir``."""
+    state_path = rdir / "state.npz"
+    saved_meta: dict | None = None
+    if resume:
+        given = make_config(config) if config is not None else None
+        if state_path.is_file():
+            state_arrays, saved_meta = load_npz(state_path)
+            config, parent_meta = make_config(saved_meta["config"]), saved_meta.get("parent")
+        elif (rdir / "config.json").is_file():  # interrupted before the first epoch: start it again
+            started = json.loads((rdir / "config.json").read_text())
+            config, parent_meta = make_config(started["config"]), started.get("parent")
+        else:
+            raise InputError(f"no interrupted training to resume for {name!r} (no {state_path})")
+        if given is not None and given.epochs != config.epochs:  # the one setting a resume may change
+            config = config.model_copy(update={"epochs": given.epochs})
+        parent = (parent_meta or {}).get("ref")
+    cfg = make_config(config).resolved()
+    task = get_task(cfg.task)
+
+    # -- data (all checks before anything is written) ------------------------------------------
+    # versions first: a malformed jars.txt fails here, not after the training it would be recorded with
+    versions = dict(library_versions(), jars=jar_coordinates())
+    data = _prepare_data(cfg, task, sources, targets, data_files, progress)
+    src_imgs, xs, origins, data_desc, data_hash = data.src_imgs, data.xs, data.origins, data.desc, data.hash
+    split, sampler, val_sampler, val_x, val_y = data.split, data.sampler, data.val_sampler, data.val_x, data.val_y
+    if saved_meta is not None and saved_meta.get("data_hash") != data_hash:
+        raise InputError(f"resume of {name!r}: the training data differ from the interrupted run's")
+    prec = None
     if parent is not None:
-        prec = registry.get(parent)
-        registry.verify(prec)
-        pcfg = make_config(prec.card["config"])
-        if pcfg.ndim != cfg.ndim:
-            raise InputError(f"parent {prec.ref} is a {pcfg.ndim}D model, the new configuration {cfg.ndim}D")
-        arch = {k: getattr(pcfg, k) for k in ("depth", "kernel", "filters", "residual", "batch_norm", "n2v2",
-                                               "dropout", "loss", "compact_decoder")}
-        cfg = cfg.model_copy(update=arch)
-        parent_info = {"name": prec.name, "version": prec.version, "ref": prec.ref,
-                       "weights_sha256": prec.weights_sha256, "task": prec.task}
-    model, spec = build_unet(cfg, in_ch, tgt_ch)
-    if parent_info is not None:
+        cfg, prec = _from_parent(cfg, registry, parent)
+    parent_info = None if prec is None else {"name": prec.name, "version": prec.version, "ref": prec.ref,
+                                             "weights_sha256": prec.weights_sha256, "task": prec.task}
+    model, spec = build_unet(cfg, data.in_channels, data.target_channels)
+    if prec is not None:
         pspec = UNetSpec(**prec.card["unet"])
         if (pspec.in_channels, pspec.out_channels) != (spec.in_channels, spec.out_channels):
             raise InputError(f"parent {prec.ref} maps {pspec.in_channels}→{pspec.out_channels} channels, "
