@@ -28,7 +28,7 @@ def test_java_api_round_trip_matches_the_python_op(ij):
     img = Image(rng.random((40, 36)).astype(np.float32), "YX", "blobs")
     imp = ij.to_imageplus(img)
     assert "gaussian" in list(FiJAX.operations()) and "compare_denoisers" in list(FiJAX.operations())
-    assert list(FiJAX.imageInputs("qc")) == ["gt", "prediction", "source"]
+    assert list(FiJAX.imageInputs("qc")) == ["gt", "prediction", "source", "baseline"]
     r = FiJAX.run("gaussian", imp, _jmap({"sigma": jpype.JDouble(2.0), "sigma_y": jpype.JInt(3)}))
     out = ij.from_imageplus(r.image())
     expected = ops.get("gaussian")({"image": img}, {"sigma": 2.0, "sigma_y": 3.0}).images["blurred"].data
