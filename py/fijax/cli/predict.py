@@ -4,6 +4,8 @@ One input and an ``--out`` ending in ``.tif``/``.tiff`` writes that file; otherw
 folder receiving ``<stem>.tif`` per input. Extra outputs (``std`` with ``--samples``, ``scale`` of
 Laplace models) go beside it as ``<stem>_std.tif`` etc. Segmentation models write the label image
 as the main output, ``<stem>_probabilities.tif`` and the object table ``<stem>_objects.csv``.
+With ``--check`` the GT-free domain check runs too and ``check.csv`` and ``summary.json`` (as
+written by ``fijax check``) go into the output folder (beside the output file for one input).
 """
 
 from __future__ import annotations

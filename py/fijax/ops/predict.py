@@ -35,24 +35,26 @@ def predict_op(inputs: Mapping[str, Image], options: PredictOptions, ctx: OpCont
     image = inputs["image"]
     trained = load_model(options.model)
     ctx.check_cancelled()
+    checked = {}
+    if options.check:  # GT-free: is the image like the training data? (about half a prediction)
+        from fijax.ops.check import check_values
+
+        row = check_values(trained, image)  # before predicting: no reference fails fast
+        checked = {"domain_score": row["domain_score"], "in_domain": row["in_domain"],
+                   "domain_threshold": row["threshold"], "domain_windows": row["windows"]}
     if getattr(trained.task, "predict_operation", None) == "segment":  # labels + probabilities + object table
         from fijax.ops.segment import segment_result
 
-        return segment_result(trained, image, samples=options.samples, seed=options.seed,
-                              n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
-                              batch_size=options.batch_size, budget=options.memory_mb << 20, ctx=ctx)
+        res = segment_result(trained, image, samples=options.samples, seed=options.seed,
+                             n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
+                             batch_size=options.batch_size, budget=options.memory_mb << 20, ctx=ctx)
+        res.values.update(checked)
+        return res
     outs = trained.predict(image, n_tiles=tuple(options.n_tiles) if options.n_tiles else None,
                            budget=options.memory_mb << 20, batch_size=options.batch_size,
                            samples=options.samples, seed=options.seed, progress=ctx.progress,
                            check_cancelled=ctx.check_cancelled)
     rec = trained.record
-    checked = {}
-    if options.check:  # GT-free: is the image like the training data? (about half a prediction)
-        from fijax.ops.check import check_values
-
-        row = check_values(trained, image)
-        checked = {"domain_score": row["domain_score"], "in_domain": row["in_domain"],
-                   "domain_threshold": row["threshold"], "domain_windows": row["windows"]}
     images = {}
     for name, arr in outs.items():
         title = f"{image.title}-{rec.name}" if name == "prediction" else f"{image.title}-{rec.name}-{name}"
