@@ -120,6 +120,9 @@ def test_segment_operation_and_macro_adapter(trained, make_nuclei, monkeypatch):
     via_predict = ops.get("predict")({"image": image}, {"model": "nuclei"})  # predict delegates to segment
     assert list(via_predict.images) == ["labels", "probabilities"] and via_predict.table
     np.testing.assert_array_equal(via_predict.images["labels"].data, labels.data)
+    checked = ops.get("predict")({"image": image}, {"model": "nuclei", "check": True})  # + GT-free domain check
+    assert isinstance(checked.values["in_domain"], bool) and checked.values["domain_score"] > 0
+    np.testing.assert_array_equal(checked.images["labels"].data, labels.data)
 
     cmd = commands.get("FiJAX Segment")
     assert cmd.op == "segment" and cmd.required == ("model",)
