@@ -142,6 +142,7 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
     t0 = time.perf_counter()
     made: list[Path] = []  # what this call wrote, removed again when the file fails
     try:
+        from fijax import compile_cache
         from fijax.io import write_tiff
         from fijax.io.microscopy import read_image
         from fijax.io.names import safe_name
@@ -149,6 +150,7 @@ def process_one(op_name: str, paths: Mapping[str, str], rel: str, out_dir: str, 
         from fijax.registry.jobs import jsonable
         from fijax.server.worker import import_modules
 
+        compile_cache.enable()  # a remote worker keeps its compiled kernels in its own $FIJAX_HOME
         import_modules(list(extra_modules))
         op = get(op_name)
         out = Path(out_dir)

@@ -19,7 +19,7 @@ import sys
 import traceback
 
 import fijax.cli as cli_pkg
-from fijax import __version__
+from fijax import __version__, compile_cache
 from fijax.errors import FijaxError, InputError, MacroError
 
 
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     command = args.fijax_command  # (a command's own positional may be named 'command', e.g. batch)
+    # compiled kernels persist across commands (cheap: JAX reads the setting when a command imports it)
+    compile_cache.enable()
     try:
         return int(args.func(args) or 0)
     except (InputError, MacroError) as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fijax.cli._remote import add_server_option, connect
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``puredenoise`` command."""
@@ -22,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="automatic estimation on the central frames (global) or per frame")
     p.add_argument("--seed", type=int, default=0, help="seed of the cycle-spin shifts")
     p.add_argument("--plugin-compat", action="store_true", help="use the plugin's regularised weight solve")
+    add_server_option(p)
     p.set_defaults(func=run)
 
 
@@ -29,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     """Read ``IN``, run the ``puredenoise`` operation, write ``--out`` atomically; print the parameters used."""
     from pathlib import Path
 
-    from fijax import ops
     from fijax.cli._outputs import check_not_input, check_writable, note_replaced
     from fijax.errors import InputError
     from fijax.io.microscopy import read_image, write_image
@@ -44,7 +46,14 @@ def run(args: argparse.Namespace) -> int:
     options = {"cycle_spins": args.cycle_spins, "frames": args.frames, "alpha": args.alpha, "delta": args.delta,
                "sigma": args.sigma, "estimation": args.estimation, "seed": args.seed,
                "plugin_compat": args.plugin_compat}
-    result = ops.get("puredenoise")({"image": image}, options)
+    client = connect(args)
+    if client is not None:
+        with client:
+            result = client.run("puredenoise", {"image": image}, options, artifacts=False)
+    else:
+        from fijax import ops
+
+        result = ops.get("puredenoise")({"image": image}, options)
     (out,) = result.images.values()
     write_image(args.out, out)
     first = result.table[0] if result.table else {}

@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-macros", action="store_true", help="refuse macro execution (POST /macro)")
     p.add_argument("--preload-imagej", action="store_true",
                    help="start ImageJ (the JVM) with each worker instead of at the first macro")
+    p.add_argument("--no-warm", action="store_true",
+                   help="do not load the everyday kernels (PURE-LET, QC) from the compilation cache at start")
+    p.add_argument("--warm-shape", action="append", default=[], metavar="N|ROWSxCOLS",
+                   help="compile (or load) the kernels for this image shape at start (repeatable)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, each with its own JVM (default 1)")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="soft timeout in seconds of operations and macros (default 600)")
@@ -77,6 +81,8 @@ def build_config(args: argparse.Namespace):
             raise InputError(f"--outputs {args.outputs}: not an existing folder")
     if args.kill_grace < 0 or args.job_timeout < 0:
         raise InputError("--kill-grace and --job-timeout must not be negative")
+    from fijax.ops._warm import parse_shape
+
     extra = [m for m in os.environ.get("FIJAX_EXTRA_OPS", "").split(",") if m.strip()] + list(args.ops_module)
     hosts = list(args.allow_host)
     if not is_loopback(args.host.strip("[]")) and args.host not in ("0.0.0.0", "::"):
@@ -87,7 +93,8 @@ def build_config(args: argparse.Namespace):
                         max_decoded_bytes=(int(args.max_decoded_mb * (1 << 20)) if args.max_decoded_mb else None),
                         outputs=outputs,
                         timeout=args.timeout, job_timeout=args.job_timeout or None, kill_grace=args.kill_grace,
-                        extra_op_modules=tuple(m.strip() for m in extra), preload_imagej=args.preload_imagej)
+                        extra_op_modules=tuple(m.strip() for m in extra), preload_imagej=args.preload_imagej,
+                        warm=not args.no_warm, warm_shapes=tuple(parse_shape(s) for s in args.warm_shape))
 
 
 def run(args: argparse.Namespace) -> int:

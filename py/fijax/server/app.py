@@ -80,6 +80,8 @@ class ServerConfig:
     db_path: Path | None = None
     extra_op_modules: tuple[str, ...] = ()
     preload_imagej: bool = False
+    warm: bool = True
+    warm_shapes: tuple[tuple[int, int], ...] = ()
 
     @property
     def url(self) -> str:
@@ -272,7 +274,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         if interrupted:
             log.warning("marked %d job(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
         supervisor = Supervisor(store, config.workers, config.kill_grace, list(config.extra_op_modules),
-                                preload_imagej=config.preload_imagej and config.allow_macros)
+                                preload_imagej=config.preload_imagej and config.allow_macros, warm=config.warm,
+                                warm_shapes=list(config.warm_shapes))
         supervisor.start()
         state.update(store=store, supervisor=supervisor, started=time.time())
         try:

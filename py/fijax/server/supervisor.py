@@ -115,13 +115,19 @@ class Supervisor:
         Modules each worker imports to register extra operations.
     preload_imagej : bool
         Start the JVM (ImageJ) when a worker starts rather than at its first macro.
+    warm : bool
+        Load the everyday kernels when a worker starts, if the compilation cache holds entries.
+    warm_shapes : list of (int, int)
+        Shapes whose kernels each worker compiles (or loads) when it starts.
     """
 
     def __init__(self, store: JobStore, n_workers: int = 1, kill_grace: float = 10.0,
-                 extra_op_modules: list[str] | None = None, preload_imagej: bool = False):
+                 extra_op_modules: list[str] | None = None, preload_imagej: bool = False, warm: bool = True,
+                 warm_shapes: list[tuple[int, int]] | None = None):
         self.store = store
         self.kill_grace = float(kill_grace)
-        self.config = {"extra_op_modules": list(extra_op_modules or []), "preload_imagej": bool(preload_imagej)}
+        self.config = {"extra_op_modules": list(extra_op_modules or []), "preload_imagej": bool(preload_imagej),
+                       "warm": bool(warm), "warm_shapes": [list(s) for s in warm_shapes or []]}
         self.workers = [WorkerHandle(i, self.config) for i in range(max(1, int(n_workers)))]
         self._queue: collections.deque[Task] = collections.deque()
         self._tasks: dict[str, Task] = {}

@@ -48,7 +48,9 @@ def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
     # JAX beside a JVM: do not let XLA grab most of a GPU's memory at start.
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     _exit_with_parent()
-    from fijax import ops
+    from fijax import compile_cache, ops
+
+    compile_cache.enable()
 
     ops.load_all()
     import_modules(config.get("extra_op_modules", []))
@@ -60,6 +62,7 @@ def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
         except Exception:  # noqa: BLE001 - macros will report the failure when they run
             traceback.print_exc()
     conn.send(("ready", os.getpid()))
+    _warm_in_background(config)
     while True:
         try:
             task = conn.recv()
@@ -68,6 +71,31 @@ def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
         if task is None:
             return
         _run_and_report(conn, cancel_flag, task)
+
+
+def _warm_in_background(config: dict[str, Any]) -> None:
+    """Compile or load the everyday kernels while the worker already takes requests.
+
+    ``warm_shapes`` are always warmed; otherwise, unless ``warm`` is off, the default shapes are
+    warmed when the compilation cache holds entries (``fijax setup --warm`` or earlier calls), so
+    the first request loads nothing from disk; an empty cache is left for the requests to fill.
+    """
+    from fijax import compile_cache
+    from fijax.ops._warm import DEFAULT_SHAPES, warm
+
+    shapes = [tuple(s) for s in config.get("warm_shapes") or []]
+    if not shapes and config.get("warm", True) and compile_cache.entries():
+        shapes = list(DEFAULT_SHAPES)
+    if not shapes:
+        return
+
+    def run() -> None:
+        try:
+            warm(shapes)
+        except Exception:  # noqa: BLE001 - warming is an optimisation; requests report real failures
+            traceback.print_exc()
+
+    threading.Thread(target=run, name="fijax-warm", daemon=True).start()
 
 
 def _exit_with_parent() -> None:
