@@ -21,6 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
+from fijax.cli._remote import add_server_option, connect
 from fijax.errors import InputError, MacroError
 
 
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heap", default=None, help="maximum Java heap, e.g. 4g (default $FIJAX_JAVA_HEAP or 2g)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="abort the macro after this many seconds (default: no limit)")
+    add_server_option(p)
     p.set_defaults(func=run)
 
 
@@ -104,19 +106,27 @@ def run(args: argparse.Namespace) -> int:
     # Read every input before the JVM starts: bad files fail fast with a clear message.
     inputs = {name: read_image(path, title=name) for name, path in parse_inputs(args.input).items()}
 
-    from fijax.bridge import imagej
+    params = parse_params(args.param)
+    # the server's /macro takes no getArgument() string: such a macro runs here
+    client = connect(args) if not args.arg else None
+    if client is not None:
+        with client:
+            remote = client.macro(code, inputs, params=params or None, timeout=args.timeout)
+        result = RemoteMacroResult(remote.images, remote.table, remote.log, remote.values)
+    else:
+        from fijax.bridge import imagej
 
-    backend = imagej(heap=args.heap) if args.heap else imagej()
-    timed_out_message = f"macro {macro.name} timed out after {args.timeout:g} s and was aborted"
-    with _deadline(args.timeout) as timed_out:
-        try:
-            result = backend.run_macro(code, inputs=inputs, args=args.arg, params=parse_params(args.param))
-        except MacroError:
-            if timed_out.is_set():  # the abort surfaces as a macro error (ThreadDeath): say what happened
-                raise MacroError(timed_out_message) from None
-            raise
-    if timed_out.is_set():
-        raise MacroError(timed_out_message)
+        backend = imagej(heap=args.heap) if args.heap else imagej()
+        timed_out_message = f"macro {macro.name} timed out after {args.timeout:g} s and was aborted"
+        with _deadline(args.timeout) as timed_out:
+            try:
+                result = backend.run_macro(code, inputs=inputs, args=args.arg, params=params)
+            except MacroError:
+                if timed_out.is_set():  # the abort surfaces as a macro error (ThreadDeath): say what happened
+                    raise MacroError(timed_out_message) from None
+                raise
+        if timed_out.is_set():
+            raise MacroError(timed_out_message)
     save_result(result, out)
     atomic_write_text(out / "log.txt", result.log)
     return 0
@@ -150,6 +160,13 @@ def _deadline(seconds: float | None, grace: float = 10.0):
         yield fired
     finally:
         finished.set()
+
+
+class RemoteMacroResult:
+    """What :func:`save_result` needs of a macro run by a server: images, Results rows and log."""
+
+    def __init__(self, images: dict, results: list[dict], log: str, outputs: dict):
+        self.images, self.results, self.log, self.outputs = images, results, log, outputs
 
 
 def save_result(result, out: Path) -> None:
