@@ -258,6 +258,11 @@ def _parse_options(raw: Any) -> dict[str, Any]:
     return value
 
 
+def _warming(config: ServerConfig) -> dict[str, Any]:
+    """The workers' kernel-warming settings (see :func:`fijax.server.worker.worker_main`)."""
+    return {"warm": config.warm, "warm_shapes": list(config.warm_shapes)}
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     """Build the application for ``config`` (workers start with the app's lifespan)."""
     from fijax import ops as ops_pkg
@@ -274,8 +279,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if interrupted:
             log.warning("marked %d job(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
         supervisor = Supervisor(store, config.workers, config.kill_grace, list(config.extra_op_modules),
-                                preload_imagej=config.preload_imagej and config.allow_macros, warm=config.warm,
-                                warm_shapes=list(config.warm_shapes))
+                                preload_imagej=config.preload_imagej and config.allow_macros, **_warming(config))
         supervisor.start()
         state.update(store=store, supervisor=supervisor, started=time.time())
         try:
