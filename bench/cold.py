@@ -149,6 +149,20 @@ def serve_first_result(env: dict[str, str], tmp: Path, image: Path) -> dict:
     return row
 
 
+def markdown(result: dict) -> str:
+    """The rows of a result as a Markdown table (median wall and CPU seconds, ratios)."""
+    lines = ["| call | fijax wall (CPU) s | peer wall (CPU) s | ratio wall (CPU) |", "|---|---|---|---|"]
+    for r in result["rows"]:
+        if "fijax" in r:
+            lines.append(f"| {r['call']} | {r['fijax']['wall_s']:.2f} ({r['fijax']['cpu_s']:.2f}) | "
+                         f"{r['peer']['wall_s']:.2f} ({r['peer']['cpu_s']:.2f}) | "
+                         f"{r['ratio_wall']:.2f}× ({r['ratio_cpu']:.2f}×) |")
+        else:
+            lines.append(f"| {r['call']} | ready {r['ready_s']:.1f}, first result {r['first_result_s']:.1f}, "
+                         f"repeated request {r['repeated_request_s']:.2f} | | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -215,6 +229,7 @@ def main() -> None:
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    print(markdown(result))
     print(f"load average before {result['load_average_before']}, after {result['load_average_after']}; "
           f"wrote {args.out}")
 

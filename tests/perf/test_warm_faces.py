@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,8 @@ def test_setup_warm_fills_the_cache_the_cli_then_reads(tmp_path):
     assert "warm: puredenoise 40x36" in proc.stdout and "warm: qc 40x36" in proc.stdout
     before = compile_cache.entries(home / "jax-cache")
     assert before
+    # the server's workers load these shapes at start
+    assert json.loads((home / "jax-cache" / "warmed.json").read_text()) == [[40, 36]]
     raw = _raw(tmp_path / "raw.tif")
     _fijax("puredenoise", str(raw), "--out", str(tmp_path / "out.tif"), "--alpha", "1", "--delta", "0",
            "--sigma", "1", "--cycle-spins", "3", home=home)

@@ -8,6 +8,7 @@ so one square per bucket covers most images; the QC kernels are compiled per exa
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 
@@ -34,6 +35,28 @@ def parse_shape(text: str) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
+def warmed_shapes() -> list[tuple[int, int]]:
+    """Shapes warmed before with this cache (``warmed.json`` in the cache folder); ``[]`` if none."""
+    folder = compile_cache.cache_dir()
+    try:
+        return [(int(a), int(b)) for a, b in json.loads((folder / "warmed.json").read_text())] if folder else []
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def _remember(shapes: Iterable[tuple[int, int]]) -> None:
+    from fijax.io.atomic import atomic_write_text
+
+    folder = compile_cache.cache_dir()
+    if folder is None:
+        return
+    known = sorted(set(warmed_shapes()) | {tuple(s) for s in shapes})
+    try:
+        atomic_write_text(folder / "warmed.json", json.dumps([list(s) for s in known]))
+    except OSError:
+        pass  # only a hint for the server's start
+
+
 def warm(shapes: Iterable[tuple[int, int]] = DEFAULT_SHAPES, *, puredenoise: bool = True, qc: bool = True,
          report: Callable[[str], None] | None = None) -> list[dict]:
     """Compile (or load) the everyday kernels for each shape; return one row per kernel and shape.
@@ -47,6 +70,7 @@ def warm(shapes: Iterable[tuple[int, int]] = DEFAULT_SHAPES, *, puredenoise: boo
     from fijax.classical.puredenoise import puredenoise as _puredenoise
     from fijax.qc.restoration import restoration_metrics
 
+    shapes = [tuple(s) for s in shapes]
     compile_cache.enable()
     counter = compile_cache.CompileCounter.install()
     rows = []
@@ -70,4 +94,6 @@ def warm(shapes: Iterable[tuple[int, int]] = DEFAULT_SHAPES, *, puredenoise: boo
             if report is not None:
                 report(f"warm: {name} {shape[0]}x{shape[1]}: {row['seconds']:.1f} s "
                        f"({row['compiled']} compiled, {row['loaded']} loaded from the cache)")
+    if puredenoise and qc:
+        _remember(shapes)
     return rows

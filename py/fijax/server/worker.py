@@ -76,16 +76,15 @@ def worker_main(conn, cancel_flag, config: dict[str, Any]) -> None:
 def _warm_in_background(config: dict[str, Any]) -> None:
     """Compile or load the everyday kernels while the worker already takes requests.
 
-    ``warm_shapes`` are always warmed; otherwise, unless ``warm`` is off, the default shapes are
-    warmed when the compilation cache holds entries (``fijax setup --warm`` or earlier calls), so
-    the first request loads nothing from disk; an empty cache is left for the requests to fill.
+    ``warm_shapes`` are always warmed; otherwise, unless ``warm`` is off, the shapes that
+    ``fijax setup --warm`` compiled into this cache are loaded (no compilation), so the first
+    request of those shapes finds its kernels in memory.
     """
-    from fijax import compile_cache
-    from fijax.ops._warm import DEFAULT_SHAPES, warm
+    from fijax.ops._warm import warm, warmed_shapes
 
     shapes = [tuple(s) for s in config.get("warm_shapes") or []]
-    if not shapes and config.get("warm", True) and compile_cache.entries():
-        shapes = list(DEFAULT_SHAPES)
+    if not shapes and config.get("warm", True):
+        shapes = warmed_shapes()
     if not shapes:
         return
 
