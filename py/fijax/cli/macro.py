@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         from fijax.bridge import imagej
 
         backend = imagej(heap=args.heap) if args.heap else imagej()
-        timed_out_message = f"macro {macro.name} timed out after {args.timeout:g} s and was aborted"
+        timed_out_message = f"macro {macro.name} timed out after {args.timeout or 0:g} s and was aborted"
         with _deadline(args.timeout) as timed_out:
             try:
                 result = backend.run_macro(code, inputs=inputs, args=args.arg, params=params)
