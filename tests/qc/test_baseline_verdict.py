@@ -174,3 +174,35 @@ def test_cli_with_puredenoise_baseline(scene, tmp_path, capsys):
     assert main(["qc", "--gt", str(tmp_path / "gt"), "--prediction", str(tmp_path / "pred"), "--source",
                  str(tmp_path / "src"), "--baseline", "nosuch", "--out", str(out)]) == 2
     assert "puredenoise" in capsys.readouterr().err
+
+
+def test_compare_says_when_metrics_disagree_and_never_crowns_the_loser(scene, tmp_path):
+    """Issue 12: CARE won on whole-image SSIM, PureDenoise on PSNR and the structure."""
+    from fijax.qc import compare_methods
+
+    gt, src = scene["gt"], scene["src"]
+    rng = np.random.default_rng(5)
+    # "CARE": flat clean background, broadened structure -> high whole-image SSIM
+    care = (0.7 * ndimage.gaussian_filter(gt, 1.3)).astype(np.float32)
+    # "PureDenoise": keeps the structure, some noise left -> better PSNR and structure SSIM
+    pd = (gt + rng.normal(0, 0.45, gt.shape)).astype(np.float32)
+    out = tmp_path / "cmp"
+    res = compare_methods({"a": gt}, {"CARE": {"a": care}, "PureDenoise": {"a": pd}}, {"a": src}, out,
+                          baseline="PureDenoise")
+    by = {r["method"]: r for r in res.rows}
+    assert by["CARE"]["mean_ssim"] > by["PureDenoise"]["mean_ssim"]
+    assert by["PureDenoise"]["mean_psnr"] > by["CARE"]["mean_psnr"]
+    assert by["PureDenoise"]["mean_fg_ssim"] > by["CARE"]["mean_fg_ssim"]
+    assert res.rows[0]["method"] == "PureDenoise" and res.summary["best"] == "PureDenoise"
+    assert any("whole-image SSIM ranks CARE first" in d for d in res.summary["disagreements"])
+    assert by["CARE"]["verdict_vs_baseline"] == NOT_BETTER and by["PureDenoise"]["verdict_vs_baseline"] == "baseline"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdicts_vs_baseline"] == {"CARE": NOT_BETTER}
+    assert (out / "compare.png").is_file()
+    with pytest.raises(InputError, match="neither an existing file"):
+        compare_methods({"a": gt}, {"CARE": {"a": care}}, {"a": src}, baseline="nosuchmethod")
+    # when PSNR and the structure disagree, no method is called best
+    mixed = compare_methods({"a": gt}, {"X": {"a": care}, "Y": {"a": pd}}, {"a": src})
+    if mixed.summary["best"] is not None:
+        best = mixed.summary["best"]
+        assert all(best == r["method"] or (r["mean_psnr"] <= mixed.rows[0]["mean_psnr"]) for r in mixed.rows)

@@ -158,7 +158,7 @@ def test_compare_methods(dataset, tmp_path):
     assert [r["method"] for r in rows][0] == "copy"  # the GT itself ranks first
     assert {r["method"] for r in rows} == {"copy", "net", "source"}
     by = {r["method"]: r for r in rows}
-    assert by["source"]["verdict_vs_source"] == "baseline"
+    assert by["source"]["verdict_vs_source"] == "raw input" and rows[-1]["method"] == "source"
     assert by["copy"]["verdict_vs_source"] == "improves"
     assert [int(r["rank"]) for r in rows] == [1, 2, 3]
     per = _read_csv(out / "compare_per_image.csv")

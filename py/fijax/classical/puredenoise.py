@@ -327,7 +327,9 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         the plain solve. Both drop LET functions with a negative PURE correlation, as the
         plugin does; derivatives stay exact.
     return_params : bool
-        Also return a dict of the noise parameters used (per frame) and the levels.
+        Also return a dict of the noise parameters used (per frame), the levels and, for
+        estimated parameters, ``plausible``/``warnings`` (the estimate's failed checks; they are
+        also emitted as :class:`fijax.classical.noise.NoiseEstimateWarning`).
     bucket : bool
         Pad frames to one of a few bucketed sizes (:func:`fijax.classical.haar.bucket_side`, at
         most 25 % per axis) rather than to the next multiple of 16, so that images of many sizes
@@ -361,10 +363,11 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
         raise InputError(f"estimation must be 'global' or 'individual', got {estimation!r}")
     cycle_spins, frames = int(cycle_spins), int(frames)
 
+    noise_warnings: list[str] | None = None
     if alpha is None or delta is None or sigma is None:
-        from fijax.classical.noise import estimate_noise_stack
+        from fijax.classical.noise import estimate_noise_stack_checked
 
-        est_a, est_d, est_s = estimate_noise_stack(data, estimation=estimation)
+        (est_a, est_d, est_s), noise_warnings = estimate_noise_stack_checked(data, estimation=estimation)
         alpha = est_a if alpha is None else alpha
         delta = est_d if delta is None else delta
         sigma = est_s if sigma is None else sigma
@@ -403,5 +406,7 @@ def puredenoise(image: np.ndarray, *, cycle_spins: int = 4, frames: int = 1, alp
     result = (out * a[:, None, None] + dl[:, None, None]).astype(np.float32).reshape(shape)
     if return_params:
         return result, {"alpha": a.tolist(), "delta": dl.tolist(), "sigma": sg.tolist(),
-                        "levels": (jy, jx), "padded": (ny, nx), "shifts": shifts.tolist()}
+                        "levels": (jy, jx), "padded": (ny, nx), "shifts": shifts.tolist(),
+                        "estimated": noise_warnings is not None, "plausible": not noise_warnings,
+                        "warnings": noise_warnings or []}
     return result

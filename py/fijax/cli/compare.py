@@ -2,10 +2,13 @@
 
 ::
 
-    fijax compare --gt GT --source SRC --method CARE=out/care --method PureDenoise=out/pd --out DIR
+    fijax compare --gt GT --source SRC --method CARE=out/care --method PureDenoise=out/pd \
+        --baseline PureDenoise --out DIR
 
-writes ``DIR/compare.csv`` (ranking, best first), ``compare_per_image.csv``, ``compare.png`` and
-``summary.json``.
+writes ``DIR/compare.csv`` (ranking by PSNR and structure SSIM, raw input last), ``compare_per_image.csv``,
+``compare.png`` and ``summary.json``. It prints which method is best on both PSNR and structure SSIM
+(or that none is) and where SSIM, PSNR and structure SSIM disagree; with ``--baseline`` every
+method gets the verdict of :func:`fijax.qc.baseline.baseline_verdict` against it.
 
 Given ``--model`` (or ``--run-denoisers``) instead of ``--method``, it first produces the outputs:
 the flagship "DL vs classical" workflow of ``fijax compare-denoisers`` (Gaussian, Median,
@@ -25,9 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "compare", help="rank several methods' outputs against one ground truth",
         description="Measure each method's output (TIFF file or folder paired by file name with GT) and the "
-                    "source baseline against the ground truth; rank by mean SSIM (ties: PSNR).")
+                    "raw input against the ground truth, on the whole image and on the structure (GT Otsu "
+                    "foreground, dilated); rank by whole-image PSNR and structure SSIM, and say where the "
+                    "metrics disagree.")
     p.add_argument("--gt", help="ground-truth TIFF file or folder (required unless the denoisers are run)")
-    p.add_argument("--source", help="source (raw input) TIFF file or folder: the baseline row")
+    p.add_argument("--source", help="source (raw input) TIFF file or folder")
+    p.add_argument("--baseline", metavar="B",
+                   help="the method to beat: one of the --method names, 'puredenoise' (computed from --source) "
+                        "or a TIFF file/folder")
     p.add_argument("--method", action="append", default=[], metavar="NAME=PATH",
                    help="a method's outputs (repeat for each method)")
     p.add_argument("--model", action="append", default=[], metavar="NAME[:VERSION]",
@@ -62,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("compare needs --gt and at least one --method NAME=PATH (or --model to run the denoisers)")
     from fijax.ops.compare import parse_method_specs, run_compare
 
-    options = {"gt": args.gt, "source": args.source, "methods": parse_method_specs(args.method),
+    options = {"gt": args.gt, "source": args.source, "baseline": args.baseline,
+               "methods": parse_method_specs(args.method),
                "normalize": args.normalize, "data_range": args.data_range, "plot": args.plot}
     out = Path(args.out)
     from fijax.cli._outputs import check_writable
@@ -71,8 +80,15 @@ def run(args: argparse.Namespace) -> int:
     result = run_compare(options, OpContext(out_dir=out))
     from fijax.cli._output import emit
 
-    lines = [f"{r['rank']:>2}. {r['method']:<20} SSIM {r['mean_ssim']:.4f}  PSNR {r['mean_psnr']:.2f} dB  "
-             f"RMSE {r['mean_rmse']:.4f}  {r['verdict_vs_source']}" for r in result.table]
-    emit(args, {"ranking": result.table, "files": {k: str(v) for k, v in result.files.items()}},
+    lines = []
+    for r in result.table:
+        verdict = r["verdict_vs_baseline"] or r["verdict_vs_source"] or ""
+        lines.append(f"{r['rank']:>2}. {r['method']:<20} PSNR {r['mean_psnr']:.2f} dB  structure SSIM "
+                     f"{r['mean_fg_ssim']:.4f}  SSIM {r['mean_ssim']:.4f}  RMSE {r['mean_rmse']:.4f}  {verdict}")
+    lines.append(f"best (first on PSNR and structure SSIM): {result.values['best']}")
+    lines += [f"metrics disagree: {d}" for d in result.values["disagreements"]]
+    emit(args, {"ranking": result.table, "best": result.values["best"],
+                "disagreements": result.values["disagreements"],
+                "files": {k: str(v) for k, v in result.files.items()}},
          [*lines, f"wrote {out / 'compare.csv'}"])
     return 0

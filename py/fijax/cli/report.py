@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--origin", help="where the evaluation images come from (stated in the report)")
     q.add_argument("--eval-file", action="append", default=[], metavar="TIFF",
                    help="evaluation file to hash pixel-wise against the training images (repeatable)")
+    q.add_argument("--check", metavar="CHECK_DIR",
+                   help="output folder of `fijax check` on the evaluation images: out-of-domain images are "
+                        "reported and the model is then never called acceptable")
     q.add_argument("--out", help="output folder (default: DIR)")
     q.set_defaults(func=run_qc)
 
@@ -52,6 +55,7 @@ def run_qc(args: argparse.Namespace) -> int:
     from fijax import ops
 
     result = ops.get("report_qc")({}, {"qc_dir": args.qc_dir, "model": args.model, "origin": args.origin,
-                                       "eval_files": args.eval_file, "out": args.out})
+                                       "eval_files": args.eval_file, "out": args.out,
+                                       "check": args.check})
     _print(args, result)
     return 0

@@ -28,7 +28,10 @@ class CompareOptions(pydantic.BaseModel):
 
     gt: str = pydantic.Field(description="ground-truth TIFF file or folder")
     methods: dict[str, str] = pydantic.Field(min_length=1, description="method name -> TIFF file or folder")
-    source: str | None = pydantic.Field(None, description="source (raw input): the baseline row")
+    source: str | None = pydantic.Field(None, description="source (raw input)")
+    baseline: str | None = pydantic.Field(
+        None, description="method to beat: a method name, 'puredenoise' (computed from the source) or a TIFF "
+                          "file/folder")
     normalize: bool = True
     data_range: float | None = pydantic.Field(None, gt=0)
     plot: bool = True
@@ -63,8 +66,11 @@ def run_compare(options: CompareOptions | Mapping[str, Any], ctx: OpContext | No
         raise InputError("data_range applies only without normalisation (--no-normalize)")
     res = compare_methods(Path(options.gt), {k: Path(v) for k, v in options.methods.items()},
                           Path(options.source) if options.source else None, ctx.out_dir,
-                          normalize=options.normalize, data_range=options.data_range, plot=options.plot,
+                          baseline=options.baseline, normalize=options.normalize, data_range=options.data_range, plot=options.plot,
                           progress=ctx.progress, is_cancelled=ctx.is_cancelled)
-    values = {"best": res.rows[0]["method"], "ranked_by": res.summary["ranked_by"],
-              "ranking": [r["method"] for r in res.rows]}
+    values = {"best": res.summary["best"] or "none (metrics disagree)", "ranked_by": res.summary["ranked_by"],
+              "ranking": [r["method"] for r in res.rows], "disagreements": res.summary["disagreements"],
+              "metrics_disagree": bool(res.summary["disagreements"]), "baseline": res.summary["baseline"]}
+    if res.summary.get("verdicts_vs_baseline") is not None:
+        values["verdicts_vs_baseline"] = res.summary["verdicts_vs_baseline"]
     return OpResult(table=res.rows, values=values, files=dict(res.files))

@@ -37,9 +37,12 @@ from fijax.ops import OpContext, OpResult, operation
 
 METHOD_KEYS = ("gaussian", "median", "puredenoise", "dl")
 
-#: Columns of ``comparison.csv`` and of the Results table (one row per method, best SSIM first).
-TABLE_COLUMNS = ("rank", "method", "kind", "ssim", "psnr", "nrmse", "sqrt_mae", "rmse", "ssim_gain", "psnr_gain",
-                 "verdict")
+#: Columns of ``comparison.csv`` and of the Results table (one row per method in the order of
+#: :func:`fijax.qc.compare_methods`: PSNR and structure SSIM; the raw input last). ``verdict``:
+#: against PureDenoise when it ran (:func:`fijax.qc.baseline.baseline_verdict`), else against the
+#: raw input.
+TABLE_COLUMNS = ("rank", "method", "kind", "ssim", "psnr", "nrmse", "sqrt_mae", "rmse", "fg_ssim", "ssim_gain",
+                 "psnr_gain", "verdict")
 
 #: Columns of the table without ground truth.
 NO_GT_COLUMNS = ("method", "kind", "mean", "std", "uncertainty_mean", "uncertainty_max", "domain_score",
@@ -232,10 +235,13 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
     files: dict[str, Any] = {}
     if gt is not None:
         values["gt_sha256"] = pixels_sha256(gt.data)
-        table, maps = _score(gt, noisy, outputs, kinds, options, ctx)
+        table, maps, summary = _score(gt, noisy, outputs, kinds, options, ctx)
         images.update(maps)
         best = next(r for r in table if r["method"] != "Raw")
-        values.update(best_method=best["method"], best_ssim=best["ssim"], best_psnr=best["psnr"],
+        # "best" only when one method leads on both PSNR and structure SSIM (compare_methods)
+        values.update(best_method=summary["best"] or "none (metrics disagree)", best_ssim=best["ssim"],
+                      best_psnr=best["psnr"], first_ranked=best["method"],
+                      metrics_disagree="; ".join(summary["disagreements"]) or "no",
                       raw_ssim=next(r["ssim"] for r in table if r["method"] == "Raw"),
                       raw_psnr=next(r["psnr"] for r in table if r["method"] == "Raw"))
         columns = TABLE_COLUMNS
@@ -327,13 +333,15 @@ def _load_models(refs: list[str]) -> list[tuple[str, Any]]:
 
 
 def _score(gt: Image, noisy: Image, outputs: dict[str, Image], kinds: dict[str, str],
-           options: CompareDenoisersOptions, ctx: OpContext) -> tuple[list[dict], dict[str, Image]]:
+           options: CompareDenoisersOptions, ctx: OpContext) -> tuple[list[dict], dict[str, Image], dict]:
     """Rank every output and the raw input on the GT; SSIM/RSE maps of each."""
     from fijax.qc.dataset import compare_methods
     from fijax.qc.restoration import restoration_metrics
 
+    baseline = "PureDenoise" if "PureDenoise" in outputs else None
     res = compare_methods({"image": gt}, {n: {"image": img} for n, img in outputs.items()},
-                          source={"image": noisy}, out_dir=ctx.out_dir, normalize=options.normalize,
+                          source={"image": noisy}, out_dir=ctx.out_dir, baseline=baseline,
+                          normalize=options.normalize,
                           data_range=None if options.normalize else _data_range(gt),
                           plot=options.figure, is_cancelled=ctx.is_cancelled)
     raw = next(r for r in res.rows if r["method"] == "source")
@@ -343,8 +351,9 @@ def _score(gt: Image, noisy: Image, outputs: dict[str, Image], kinds: dict[str, 
         row = {"rank": r["rank"], "method": name, "kind": "input" if name == "Raw" else kinds[name],
                "ssim": r["mean_ssim"], "psnr": r["mean_psnr"], "nrmse": r["mean_nrmse"],
                "sqrt_mae": r["mean_sqrt_mae"], "rmse": r["mean_rmse"],
+               "fg_ssim": r["mean_fg_ssim"],
                "ssim_gain": r["mean_ssim"] - raw["mean_ssim"], "psnr_gain": r["mean_psnr"] - raw["mean_psnr"],
-               "verdict": "baseline" if name == "Raw" else r["verdict_vs_source"]}
+               "verdict": "raw input" if name == "Raw" else (r["verdict_vs_baseline"] or r["verdict_vs_source"])}
         table.append(row)
     maps: dict[str, Image] = {}
     for name, img in {"Raw": noisy, **outputs}.items():
@@ -353,7 +362,7 @@ def _score(gt: Image, noisy: Image, outputs: dict[str, Image], kinds: dict[str, 
                                 data_range=None if options.normalize else _data_range(gt), maps=True)
         maps[f"SSIM map {name}"] = gt.with_data(np.asarray(m["ssim_map"], np.float32), title=f"SSIM map {name}")
         maps[f"RSE map {name}"] = gt.with_data(np.asarray(m["rse_map"], np.float32), title=f"RSE map {name}")
-    return table, maps
+    return table, maps, res.summary
 
 
 def _data_range(gt: Image) -> float:

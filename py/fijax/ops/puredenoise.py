@@ -67,6 +67,7 @@ def puredenoise_op(inputs: Mapping[str, Image], options: PureDenoiseOptions, ctx
     image = inputs["image"]
     out = np.empty(image.shape, dtype=np.float32)
     rows = []
+    warned: list[str] = []
     parts = _frames_of(image)
     for i, (index, stack) in enumerate(parts):
 
@@ -81,12 +82,19 @@ def puredenoise_op(inputs: Mapping[str, Image], options: PureDenoiseOptions, ctx
         target_shape = out[index].shape
         out[index] = res.reshape(target_shape)
         for z, (a, d, s) in enumerate(zip(params["alpha"], params["delta"], params["sigma"], strict=True)):
-            rows.append({"channel": i, "frame": z, "alpha": a, "delta": d, "sigma": s})
+            rows.append({"channel": i, "frame": z, "alpha": a, "delta": d, "sigma": s,
+                         "noise_plausible": params["plausible"]})
+        warned.extend(params["warnings"])
     ctx.progress(1.0, "done")
     result = image.with_data(out, title=f"Denoised-{image.title}")
     values = {"cycle_spins": options.cycle_spins, "frames": options.frames, "seed": options.seed,
               "estimation": "manual" if None not in (options.alpha, options.delta, options.sigma)
               else options.estimation}
+    if values["estimation"] != "manual":
+        # an implausible automatic estimate makes a poor baseline: say so with the result
+        values["noise_plausible"] = not warned
+        if warned:
+            values["noise_warnings"] = " | ".join(dict.fromkeys(warned))
     return OpResult(images={result.title: result}, table=rows, values=values)
 
 

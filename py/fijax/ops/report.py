@@ -54,6 +54,8 @@ class ReportQCOptions(pydantic.BaseModel):
     eval_files: list[str] = pydantic.Field(default_factory=list, description="evaluation TIFFs to hash pixel-wise "
                                            "against the training images")
     out: str | None = pydantic.Field(None, description="output folder (default: the QC folder)")
+    check: str | None = pydantic.Field(None, description="output folder of fijax check on the evaluation images "
+                                       "(GT-free domain check): out-of-domain images are reported")
 
     @pydantic.field_validator("eval_files", mode="before")
     @classmethod
@@ -122,7 +124,7 @@ def report_qc_op(inputs: Mapping[str, Image], options: ReportQCOptions, ctx: OpC
     else:
         out = None if not ctx.confine_outputs else str(ctx.output_path("report"))
     paths = write_qc_report(options.qc_dir, out, model=options.model, origin=options.origin,
-                            eval_files=options.eval_files or None)
+                            eval_files=options.eval_files or None, check=options.check)
     import json
 
     facts = json.loads(paths["json"].read_text())

@@ -62,7 +62,7 @@ from fijax.qc.restoration import restoration_metrics
 from fijax.qc.segmentation import aggregate_matching, matching, semantic_iou
 
 __all__ = [
-    "ALL_METRICS", "COMPARE_COLUMNS", "DEFAULT_LABEL_THRESHOLDS", "LABEL_COLUMNS", "METRIC_COLUMNS", "METRICS",
+    "ALL_METRICS", "COMPARE_COLUMNS", "RANKED_BY", "DEFAULT_LABEL_THRESHOLDS", "LABEL_COLUMNS", "METRIC_COLUMNS", "METRICS",
     "VERDICT_RULE", "QCResult", "compare_methods", "load_baseline", "load_set", "qc_dataset", "qc_labels_dataset",
     "verdict",
 ]
@@ -101,8 +101,13 @@ LABEL_COLUMNS = ["file", "criterion", "thresh", "tp", "fp", "fn", "precision", "
                  "n_true", "n_pred", "mean_true_score", "mean_matched_score", "panoptic_quality",
                  "foreground_iou"]
 
-#: Columns of ``compare.csv`` (one row per method, best first).
-COMPARE_COLUMNS = ["rank", "method", "n_slices"] + [f"mean_{m}" for m in METRICS] + ["verdict_vs_source"]
+#: Columns of ``compare.csv`` (one row per method, best first; the raw input last).
+COMPARE_COLUMNS = (["rank", "method", "n_slices"] + [f"mean_{m}" for m in ALL_METRICS]
+                   + ["rank_psnr", "rank_fg_ssim", "rank_ssim", "verdict_vs_source", "verdict_vs_baseline"])
+
+#: How :func:`compare_methods` ranks.
+RANKED_BY = ("mean of the positions on whole-image PSNR and on structure SSIM (ties: PSNR); whole-image SSIM "
+             "is reported, not ranked on (background-dominated); the raw input is listed last")
 
 def verdict(pred_ssim: float, pred_psnr: float, source_ssim: float | None, source_psnr: float | None) -> str:
     """Apply :data:`VERDICT_RULE` to one set of (mean) metrics."""
@@ -605,17 +610,54 @@ def qc_labels_dataset(gt: Any, prediction: Any, out_dir: str | os.PathLike | Non
 # Method comparison
 # ---------------------------------------------------------------------------------------------
 
+def _rank_positions(methods: list[str], means: dict[str, dict[str, float]], key: str) -> dict[str, int]:
+    """1-based position of each method when sorted by ``key`` (higher is better; NaN last)."""
+    def k(m: str) -> float:
+        v = means[m].get(key)
+        return -math.inf if v is None or math.isnan(v) else float(v)
+
+    order = sorted(methods, key=k, reverse=True)
+    return {m: i + 1 for i, m in enumerate(order)}
+
+
+def _disagreements(methods: list[str], ranks: dict[str, dict[str, int]]) -> list[str]:
+    """Sentences naming which metric puts which method first, when the metrics disagree."""
+    labels = {"ssim": "whole-image SSIM", "psnr": "whole-image PSNR", "fg_ssim": "structure SSIM"}
+    firsts = {k: next(m for m in methods if ranks[k][m] == 1) for k in labels}
+    out = []
+    pairs = (("ssim", "psnr"), ("ssim", "fg_ssim"), ("psnr", "fg_ssim"))
+    for a, b in pairs:
+        if firsts[a] != firsts[b]:
+            out.append(f"{labels[a]} ranks {firsts[a]} first but {labels[b]} ranks {firsts[b]} first")
+    return out
+
+
 def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
-                    out_dir: str | os.PathLike | None = None, *, normalize: bool = True,
-                    data_range: float | None = None, plot: bool = True,
-                    progress: Callable[[float, str], None] | None = None,
+                    out_dir: str | os.PathLike | None = None, *, baseline: str | None = None,
+                    normalize: bool = True, data_range: float | None = None, plot: bool = True,
+                    cycle_spins: int = 4, progress: Callable[[float, str], None] | None = None,
                     is_cancelled: Callable[[], bool] | None = None) -> QCResult:
     """Rank any number of restoration outputs (DL models, PureDenoise, Fiji filters) on one GT.
 
-    Every method (and the source, as the baseline row ``source``) is measured against the GT
-    with the same protocol as :func:`qc_dataset` (by default each pair is normalised with
-    ``norm_minmse``, so outputs in different intensity units compare fairly). Methods are ranked
-    by mean SSIM over all slices, ties broken by mean PSNR.
+    Every method (and the source, as the row ``source``) is measured against the GT with the
+    same protocol as :func:`qc_dataset` (by default each pair is normalised with ``norm_minmse``,
+    so outputs in different intensity units compare fairly), on the whole image and on the
+    structure (:data:`fijax.qc.baseline.STRUCTURE_RULE`).
+
+    Ranking (:data:`RANKED_BY`): by the mean of each method's positions on whole-image PSNR and
+    on structure SSIM, ties by PSNR. Whole-image SSIM is reported but does not rank: it is
+    dominated by the background and favours outputs that flatten it. ``best`` is the method first
+    on both PSNR and structure SSIM, or None ("no single best") when they disagree;
+    ``disagreements`` names the metrics that put different methods first (whole-image SSIM
+    included).
+
+    Parameters
+    ----------
+    baseline : str, optional
+        The method every other is judged against (:func:`fijax.qc.baseline.baseline_verdict`,
+        column ``verdict_vs_baseline``): the name of one of ``methods``, ``"puredenoise"``
+        (PURE-LET computed from the source, added as the method ``PureDenoise``) or a TIFF file
+        or folder (added as the method ``baseline``).
 
     Writes (with ``out_dir``): ``compare.csv`` (:data:`COMPARE_COLUMNS`, best first;
     ``verdict_vs_source`` applies :data:`VERDICT_RULE` to the method's means),
@@ -627,7 +669,7 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
         raise InputError("compare: give at least one method (NAME=PATH)")
     bad = [n for n in methods if not str(n).strip() or str(n) == "source"]
     if bad:
-        raise InputError(f"compare: invalid method name(s) {bad!r} ('source' is reserved for the baseline)")
+        raise InputError(f"compare: invalid method name(s) {bad!r} ('source' is reserved for the raw input)")
     gt_set, gt_hash = load_set(gt, "ground truth")
     entries: dict[str, dict[str, Image]] = {}
     hashes: dict[str, dict[str, str]] = {}
@@ -635,14 +677,32 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
         imgs, h = load_set(spec, f"method {name}")
         entries[str(name)] = _pair(gt_set, imgs, f"method {name}")
         hashes[str(name)] = h
+    src_set = None
     if source is not None:
         imgs, h = load_set(source, "source")
-        entries = {"source": _pair(gt_set, imgs, "source"), **entries}
+        src_set = _pair(gt_set, imgs, "source")
+        entries = {"source": src_set, **entries}
         hashes["source"] = h
-    per_method: dict[str, dict[str, list[float]]] = {m: {k: [] for k in METRICS} for m in entries}
+    base_name: str | None = None
+    base_info: dict[str, Any] | None = None
+    if baseline is not None:
+        if str(baseline) in entries and str(baseline) != "source":
+            base_name = str(baseline)
+            base_info = {"kind": "method", "spec": base_name}
+        else:
+            imgs, h, base_info = load_baseline(baseline, gt_set, src_set, cycle_spins=cycle_spins,
+                                               progress=progress, is_cancelled=is_cancelled)
+            base_name = "PureDenoise" if base_info["kind"] == "puredenoise" else "baseline"
+            if base_name in entries:
+                raise InputError(f"compare: a method is already named {base_name!r}; name the baseline method "
+                                 f"with --baseline {base_name}")
+            entries[base_name] = imgs
+            hashes[base_name] = h
+    per_method: dict[str, dict[str, list[float]]] = {m: {k: [] for k in ALL_METRICS} for m in entries}
     long_rows: list[dict[str, Any]] = []
     total = len(entries) * len(gt_set)
     step = 0
+    masks = {name: structure_mask(g.data) for name, g in gt_set.items()}
     for method, imgs in entries.items():
         for name, g in gt_set.items():
             if is_cancelled is not None and is_cancelled():
@@ -652,31 +712,56 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
             x = imgs[name]
             _check_same_shape(name, g, x, f"method {method}")
             try:
-                m = restoration_metrics(g.data, x.data, normalize=normalize, data_range=data_range, maps=False)
+                m = _metrics_with_structure(g, x, masks[name], normalize, data_range, maps=False)
             except InputError as exc:
                 raise InputError(f"{method} / {name}: {exc}") from exc
             for z in range(m["ssim"].size):
-                row = {"method": method, "file": name, "slice": z, **{k: float(m[k][z]) for k in METRICS}}
+                row = {"method": method, "file": name, "slice": z, **{k: float(m[k][z]) for k in ALL_METRICS}}
                 long_rows.append(row)
-                for k in METRICS:
+                for k in ALL_METRICS:
                     per_method[method][k].append(row[k])
     progress(1.0, "comparison done")
-    src_means = ({k: _mean(per_method["source"][k]) for k in METRICS} if "source" in entries else None)
+    means = {m: {k: _mean(per_method[m][k]) for k in ALL_METRICS} for m in entries}
+    src_means = means.get("source")
+    base_means = means.get(base_name) if base_name else None
+    ranked = [m for m in entries if m != "source"]
+    ranks = {k: _rank_positions(ranked, means, k) for k in ("ssim", "psnr", "fg_ssim")}
+    score = {m: (ranks["psnr"][m] + ranks["fg_ssim"][m]) / 2.0 for m in ranked}
+    order = sorted(ranked, key=lambda m: (score[m], -(means[m]["psnr"] if not math.isnan(means[m]["psnr"])
+                                                       else -math.inf)))
+    if "source" in entries:
+        order.append("source")
+    best = next((m for m in ranked if ranks["psnr"][m] == 1 and ranks["fg_ssim"][m] == 1), None)
+    disagreements = _disagreements(ranked, ranks) if len(ranked) > 1 else []
     ranking = []
-    for method in entries:
-        means = {k: _mean(per_method[method][k]) for k in METRICS}
-        v = ("baseline" if method == "source" else
-             verdict(means["ssim"], means["psnr"], src_means["ssim"] if src_means else None,
+    for i, method in enumerate(order, start=1):
+        mm = means[method]
+        v = ("raw input" if method == "source" else
+             verdict(mm["ssim"], mm["psnr"], src_means["ssim"] if src_means else None,
                      src_means["psnr"] if src_means else None))
-        ranking.append({"method": method, "n_slices": len(per_method[method]["ssim"]),
-                        **{f"mean_{k}": means[k] for k in METRICS}, "verdict_vs_source": v})
-    ranking.sort(key=lambda r: (-r["mean_ssim"], -r["mean_psnr"]))
-    for i, r in enumerate(ranking, start=1):
-        r["rank"] = i
+        if method == "source":
+            vb = "raw input"
+        elif base_name is None:
+            vb = None
+        elif method == base_name:
+            vb = "baseline"
+        else:
+            vb = baseline_verdict(mm, src_means, base_means)
+        ranking.append({"rank": i, "method": method, "n_slices": len(per_method[method]["ssim"]),
+                        **{f"mean_{k}": mm[k] for k in ALL_METRICS},
+                        "rank_psnr": ranks["psnr"].get(method), "rank_fg_ssim": ranks["fg_ssim"].get(method),
+                        "rank_ssim": ranks["ssim"].get(method), "verdict_vs_source": v,
+                        "verdict_vs_baseline": vb})
     result = QCResult(rows=ranking, images=long_rows)
     result.summary = {
-        "kind": "compare", "ranking": ranking, "ranked_by": "mean SSIM over all slices, ties by mean PSNR",
-        "verdict_rule": VERDICT_RULE, "baseline": "source" if src_means else None,
+        "kind": "compare", "ranking": ranking, "ranked_by": RANKED_BY, "best": best,
+        "best_rule": "first on both whole-image PSNR and structure SSIM; none when they disagree",
+        "disagreements": disagreements,
+        "verdict_rule": VERDICT_RULE, "baseline_verdict_rule": BASELINE_VERDICT_RULE if base_name else None,
+        "structure_rule": STRUCTURE_RULE, "baseline": base_name, "baseline_info": base_info,
+        "verdicts_vs_baseline": ({r["method"]: r["verdict_vs_baseline"] for r in ranking
+                                  if r["method"] not in ("source", base_name)} if base_name else None),
+        "raw_input": "source" if src_means else None,
         "options": {"normalize": normalize, "data_range": 1.0 if normalize else data_range},
         "inputs": {"ground_truth": gt_hash, **hashes}, "columns": COMPARE_COLUMNS, **_provenance(),
     }
@@ -684,14 +769,16 @@ def compare_methods(gt: Any, methods: Mapping[str, Any], source: Any = None,
     if out is not None:
         result.files["compare"] = atomic_write_text(out / "compare.csv", _csv(COMPARE_COLUMNS, ranking))
         result.files["per_image"] = atomic_write_text(
-            out / "compare_per_image.csv", _csv(["method", "file", "slice", *METRICS], long_rows))
+            out / "compare_per_image.csv", _csv(["method", "file", "slice", *ALL_METRICS], long_rows))
         if plot:
             from fijax.qc.figures import comparison_chart
 
-            order = [r["method"] for r in ranking]
             n = len(gt_set)
-            png = comparison_chart(order, per_method, f"Methods against the ground truth ({n} image{'s' * (n != 1)}), "
-                                                      "ranked by mean SSIM; red: best, grey: source")
+            title = (f"Methods against the ground truth ({n} image{'s' * (n != 1)}), ranked by PSNR and structure "
+                     f"SSIM; " + (f"best: {best} (red)" if best else "no single best") + "; grey: raw input")
+            if disagreements:
+                title += "\nmetrics disagree: " + "; ".join(disagreements)
+            png = comparison_chart([r["method"] for r in ranking], per_method, title, best=best)
             result.files["plot"] = atomic_write_bytes(out / "compare.png", png)
         result.files["summary"] = atomic_write_text(out / "summary.json",
                                                     json.dumps(jsonable(result.summary), indent=2) + "\n")

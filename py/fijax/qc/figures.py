@@ -115,39 +115,46 @@ SOURCE_LABEL = "source (raw input)"
 
 
 def comparison_chart(methods: Sequence[str], per_image: Mapping[str, Mapping[str, Sequence[float]]],
-                     title: str) -> bytes:
-    """Bars of the mean SSIM and PSNR per method in ranked (SSIM) order, each image's value as a dot.
+                     title: str, best: str | None = None) -> bytes:
+    """Bars of the mean PSNR, structure SSIM and whole-image SSIM per method (ranked order), each image as a dot.
 
-    The source (raw input) is grey, the best method by SSIM red; when PSNR ranks another method first
-    the PSNR panel says so, so the bars never seem to contradict the ranking.
+    The raw input is grey; only ``best`` (the method first on both PSNR and structure SSIM, from
+    :func:`fijax.qc.compare_methods`) is red, so the figure never crowns a method one metric favours
+    and another does not. Each panel names the method that metric puts first and says when it is not
+    ``best``. Without structure values (older callers) the structure panel is left out.
     """
     import textwrap
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(methods) + 4), 5), layout="constrained")
+    metrics = [("psnr", "PSNR", " (dB)"), ("fg_ssim", "structure SSIM", ""), ("ssim", "whole-image SSIM", "")]
+    metrics = [m for m in metrics if all(m[0] in per_image[x] for x in methods)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(9, 2.0 * len(methods) + 5), 5), layout="constrained")
+    axes = np.atleast_1d(axes)
     x = np.arange(len(methods))
     names = ["\n".join(textwrap.wrap(SOURCE_LABEL if m in ("source", "Raw") else m, 22)) for m in methods]
-    means = {metric: [float(np.mean(per_image[m][metric])) for m in methods] for metric in ("ssim", "psnr")}
     methods_only = [i for i, m in enumerate(methods) if m not in ("source", "Raw")] or list(range(len(methods)))
-    best = {metric: max(methods_only, key=lambda i: means[metric][i]) for metric in means}
-    for ax, metric, unit in ((axes[0], "ssim", ""), (axes[1], "psnr", " (dB)")):
-        colors = ["0.65" if m in ("source", "Raw") else ("C3" if i == best["ssim"] else "C0")
-                  for i, m in enumerate(methods)]
-        ax.bar(x, means[metric], color=colors, alpha=0.85)
+
+    def mean(m: str, metric: str) -> float:
+        vals = np.asarray(per_image[m][metric], dtype=float)
+        vals = vals[np.isfinite(vals)]
+        return float(vals.mean()) if vals.size else float("nan")
+
+    for ax, (metric, label, unit) in zip(axes, metrics, strict=True):
+        means = [mean(m, metric) for m in methods]
+        lead = max(methods_only, key=lambda i: -np.inf if np.isnan(means[i]) else means[i])
+        colors = ["0.65" if m in ("source", "Raw") else ("C3" if m == best else "C0") for m in methods]
+        ax.bar(x, means, color=colors, alpha=0.85)
         for i, m in enumerate(methods):
             vals = np.asarray(per_image[m][metric], dtype=float)
             ax.plot(np.full(vals.size, i), vals, "k.", alpha=0.6)
-            ax.annotate(f"{means[metric][i]:.3f}" if metric == "ssim" else f"{means[metric][i]:.1f}",
-                        (i, means[metric][i]), xytext=(0, 3), textcoords="offset points", ha="center",
-                        fontsize=8)
+            ax.annotate(f"{means[i]:.1f}" if metric == "psnr" else f"{means[i]:.3f}", (i, means[i]),
+                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
         ax.set_xticks(x)
         ax.set_xticklabels(names, rotation=25, ha="right", fontsize=8)
-        ax.set_ylabel(f"mean {metric.upper()}{unit} vs ground truth")
+        ax.set_ylabel(f"mean {label}{unit} vs ground truth")
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0].set_title(f"SSIM (ranking metric): best {methods[best['ssim']]}", fontsize=10)
-    psnr_title = f"PSNR: best {methods[best['psnr']]}"
-    if best["psnr"] != best["ssim"]:
-        psnr_title += " (PSNR and SSIM disagree)"
-    axes[1].set_title(psnr_title, fontsize=10)
+        first = methods[lead]
+        note = "" if first == best else (" (not the agreed best)" if best else " (no agreed best)")
+        ax.set_title(f"{label}: first {first}{note}", fontsize=10)
     fig.suptitle(title)
     return _png(fig)

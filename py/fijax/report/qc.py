@@ -112,8 +112,32 @@ def check_overlap(summary: dict, model: Any = None, registry: Any = None,
             "pixel_files_checked": checked_pixels, "overlapping": overlapping, "warning": warning}
 
 
+def domain_facts(check: Any) -> dict[str, Any]:
+    """Summarise a GT-free domain check (``fijax check`` output folder, its summary dict, or None).
+
+    Reads ``"images": {stem: {"in_domain": bool, ...}}``; returns ``checked``, ``n_images``,
+    ``n_out_of_domain`` and ``out_of_domain`` (the stems).
+    """
+    if check is None:
+        return {"checked": False}
+    if isinstance(check, str | Path):
+        path = Path(check)
+        path = path / "summary.json" if path.is_dir() else path
+        if not path.is_file():
+            raise InputError(f"domain check: no summary.json at {path} (run fijax check ... --out DIR)")
+        try:
+            check = json.loads(path.read_text())
+        except ValueError as exc:
+            raise InputError(f"{path}: unreadable JSON ({exc})") from exc
+    images = check.get("images") if isinstance(check, dict) else None
+    if not isinstance(images, dict):
+        raise InputError("domain check: expected a summary with \"images\": {name: {\"in_domain\": ...}}")
+    out = sorted(k for k, v in images.items() if isinstance(v, dict) and v.get("in_domain") is False)
+    return {"checked": True, "n_images": len(images), "n_out_of_domain": len(out), "out_of_domain": out}
+
+
 def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, origin: str | None = None,
-             eval_files: list[str | Path] | None = None) -> dict[str, Any]:
+             eval_files: list[str | Path] | None = None, check: Any = None) -> dict[str, Any]:
     """Collect the QC report's facts from a ``fijax qc``/``compare`` output folder.
 
     Parameters
@@ -126,6 +150,9 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
         Where the evaluation images come from (stated in the report; marked to fill in when absent).
     eval_files : list of path, optional
         Evaluation TIFFs to hash pixel-wise against the training images.
+    check : path or dict, optional
+        A GT-free domain check of the evaluation images (``fijax check`` output); out-of-domain
+        images prevent the report from calling the model acceptable.
 
     Raises
     ------
@@ -167,7 +194,7 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
         rows = _read_csv(folder / "metrics.csv")
         if not images and not rows:
             raise InputError(f"{folder}: summary.json says restoration QC but images.csv/metrics.csv are missing")
-        metrics = ("ssim", "psnr", "rmse", "nrmse", "sqrt_mae")
+        metrics = ("ssim", "psnr", "rmse", "nrmse", "sqrt_mae", "fg_ssim", "fg_psnr", "fg_rmse")
         facts["tables"] = {
             "prediction_vs_gt": [{"file": r["file"], "n_slices": r.get("n_slices"),
                                   **{m: r.get(f"pred_{m}") for m in metrics}, "verdict": r.get("verdict")}
@@ -176,13 +203,22 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
                               **{m: r.get(f"source_{m}") for m in metrics}} for r in images],
             "per_slice": rows,
         }
+        if summary.get("baseline"):
+            facts["tables"]["baseline_vs_gt"] = [{"file": r["file"], "n_slices": r.get("n_slices"),
+                                                  **{m: r.get(f"baseline_{m}") for m in metrics}} for r in images]
         means = summary.get("means") or {}
         facts["summary"] = {"prediction": {m: means.get(f"pred_{m}") for m in metrics},
                             "source": {m: means.get(f"source_{m}") for m in metrics},
+                            "baseline": ({m: means.get(f"baseline_{m}") for m in metrics}
+                                         if summary.get("baseline") else {}),
                             "verdict": summary.get("verdict")}
+        facts["baseline"] = summary.get("baseline")
         facts["verdict"] = {"dataset": summary.get("verdict"), "rule": summary.get("verdict_rule"),
+                            "structure_rule": summary.get("structure_rule"),
                             "per_image": summary.get("images", {}),
-                            "n_images_improved": summary.get("n_images_improved")}
+                            "n_images_improved": summary.get("n_images_improved"),
+                            "n_images_better_than_baseline": summary.get("n_images_better_than_baseline"),
+                            "n_images_by_verdict": summary.get("n_images_by_verdict")}
         facts["options"] = summary.get("options")
         for name in gt_names or [r["file"] for r in images]:
             facts["panels"].append(_panel_entry(folder, name))
@@ -201,12 +237,18 @@ def qc_facts(qc_dir: str | Path, *, model: Any = None, registry: Any = None, ori
     else:
         ranking = _read_csv(folder / "compare.csv")
         facts["tables"] = {"ranking": ranking}
-        facts["summary"] = {"ranked_by": summary.get("ranked_by"), "best": ranking[0]["method"] if ranking else None}
-        facts["verdict"] = {"dataset": None, "rule": summary.get("verdict_rule"),
-                            "per_method": {r["method"]: r.get("verdict_vs_source") for r in ranking}}
+        facts["summary"] = {"ranked_by": summary.get("ranked_by"), "best": summary.get("best"),
+                            "first_ranked": ranking[0]["method"] if ranking else None,
+                            "disagreements": summary.get("disagreements") or [],
+                            "baseline": summary.get("baseline"),
+                            "verdicts_vs_baseline": summary.get("verdicts_vs_baseline")}
+        facts["verdict"] = {"dataset": None, "rule": summary.get("baseline_verdict_rule") or summary.get("verdict_rule"),
+                            "per_method": {r["method"]: r.get("verdict_vs_baseline") or r.get("verdict_vs_source")
+                                           for r in ranking}}
         gt = inputs.get("ground_truth") or {}
         facts["evaluation"].update(names=list(gt) if isinstance(gt, dict) else [],
                                    image_count=len(gt) if isinstance(gt, dict) else None)
+    facts["domain"] = domain_facts(check if check is not None else summary.get("domain"))
     facts["overlap"] = check_overlap(summary, model, registry, eval_files)
     if model is not None:
         from fijax.report.training import training_facts
@@ -276,23 +318,44 @@ def qc_html(facts: dict[str, Any]) -> str:
                            if ov_rows else ""))
     v = facts.get("verdict") or {}
     if facts["kind"] == "restoration":
-        good = v.get("dataset") == "improves"
+        from fijax.qc.baseline import is_acceptable
+        from fijax.report.methods import qc_sentence
+
+        dom = facts.get("domain") or {}
+        good = is_acceptable(v.get("dataset")) and not dom.get("n_out_of_domain")
+        if v.get("n_images_better_than_baseline") is not None:
+            count = (f'{H.esc(v.get("n_images_better_than_baseline"))} of {H.esc(ev["image_count"])} image(s) '
+                     "better than the baseline")
+        else:
+            count = f'{H.esc(v.get("n_images_improved"))} of {H.esc(ev["image_count"])} image(s) improve on the input'
+        dom_text = ""
+        if dom.get("checked"):
+            dom_text = (f'Domain check: {dom["n_out_of_domain"]} of {dom["n_images"]} image(s) outside the '
+                        f'training domain{" (" + ", ".join(dom["out_of_domain"]) + ")" if dom["out_of_domain"] else ""}.')
         parts.append(H.section("verdict", "Verdict",
                                f'<p id="dataset-verdict" class="{"verdict-good" if good else "verdict-bad"}">'
-                               f'Dataset verdict: {H.esc(v.get("dataset"))} '
-                               f'({H.esc(v.get("n_images_improved"))} of {H.esc(ev["image_count"])} image(s) improve)</p>',
+                               f'Dataset verdict: {H.esc(v.get("dataset"))} ({count})</p>',
+                               H.para("Finding: " + qc_sentence(facts), elem_id="finding"),
+                               H.para(dom_text, elem_id="domain-check") if dom_text else "",
                                H.para(f"Rule: {v.get('rule')}", elem_id="verdict-rule"),
                                H.rows_table([{"file": k, "verdict": x} for k, x in (v.get("per_image") or {}).items()],
                                             "verdicts-table")))
         s = facts["summary"]
-        parts.append(H.section("means", "Dataset means",
-                               H.rows_table([{"comparison": "prediction vs GT", **s["prediction"]},
-                                             {"comparison": "source vs GT", **s["source"]}], "means-table")))
+        mean_rows = [{"comparison": "prediction vs GT", **s["prediction"]},
+                     {"comparison": "source vs GT", **s["source"]}]
+        if s.get("baseline"):
+            mean_rows.append({"comparison": "baseline vs GT", **s["baseline"]})
+        parts.append(H.section("means", "Dataset means (fg_*: on the structure)",
+                               H.rows_table(mean_rows, "means-table"),
+                               H.para(f"Structure: {v.get('structure_rule') or ''}", elem_id="structure-rule")))
         t = facts["tables"]
         parts.append(H.section("prediction-vs-gt", "Prediction vs ground truth (per image)",
                                H.rows_table(t["prediction_vs_gt"], "prediction-vs-gt-table")))
         parts.append(H.section("source-vs-gt", "Source vs ground truth (per image)",
                                H.rows_table(t["source_vs_gt"], "source-vs-gt-table")))
+        if t.get("baseline_vs_gt"):
+            parts.append(H.section("baseline-vs-gt", "Baseline vs ground truth (per image)",
+                                   H.rows_table(t["baseline_vs_gt"], "baseline-vs-gt-table")))
         parts.append(H.section("per-slice", "Per slice (metrics.csv)", H.rows_table(t["per_slice"], "per-slice-table")))
         panels = []
         for entry in facts["panels"]:
@@ -319,7 +382,14 @@ def qc_html(facts: dict[str, Any]) -> str:
                                "<h3>Per image</h3>", H.rows_table(mt["per_image"], "matching-per-image-table"), plot))
     else:
         fig = folder / "compare.png"
-        parts.append(H.section("ranking", "Method ranking", H.para(facts["summary"].get("ranked_by") or ""),
+        sm = facts["summary"]
+        best_text = (f"Best on both whole-image PSNR and structure SSIM: {sm['best']}." if sm.get("best") else
+                     "No method is best on both whole-image PSNR and structure SSIM.")
+        dis = sm.get("disagreements") or []
+        parts.append(H.section("ranking", "Method ranking", H.para(sm.get("ranked_by") or ""),
+                               H.para(best_text, elem_id="best-method"),
+                               H.para("Metrics disagree: " + "; ".join(dis) + "." if dis else
+                                      "The metrics agree on the first method.", elem_id="disagreements"),
                                H.rows_table(facts["tables"]["ranking"], "ranking-table"),
                                H.figure(_b64(fig), "fig-compare", "Methods compared") if fig.is_file() else ""))
     parts.append(H.section("versions", "Versions", H.kv_table(sorted((facts.get("versions") or {}).items()),
