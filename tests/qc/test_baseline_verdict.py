@@ -174,6 +174,19 @@ def test_cli_with_puredenoise_baseline(scene, tmp_path, capsys):
     assert main(["qc", "--gt", str(tmp_path / "gt"), "--prediction", str(tmp_path / "pred"), "--source",
                  str(tmp_path / "src"), "--baseline", "nosuch", "--out", str(out)]) == 2
     assert "puredenoise" in capsys.readouterr().err
+    # a macro call() passes the method word on as an option, not as an image title
+    from fijax.bridge.commands._run import call_function
+    from fijax.io import read_tiff
+
+    by_title = {t: read_tiff(tmp_path / t / "a.tif") for t in ("gt", "pred", "src")}
+    seen = {}
+
+    def resolve(operation, titles):
+        seen.update(titles)
+        return {name: by_title[title] for name, title in titles.items()}
+
+    got = call_function("qc", ["gt=gt prediction=pred source=src baseline=puredenoise", "verdict"], resolve)
+    assert got == NOT_BETTER and "baseline" not in seen
 
 
 def test_compare_says_when_metrics_disagree_and_never_crowns_the_loser(scene, tmp_path):

@@ -151,6 +151,11 @@ class CommandCall:
 CommandFunc = Callable[[CommandCall], OpResult | None]
 
 
+#: Option values that name a method computed by fijax rather than an open image (``baseline=puredenoise``);
+#: the Java command (``FijaxCommand.METHOD_WORDS``) passes them through the same way.
+METHOD_WORDS = ("puredenoise",)
+
+
 @dataclass(frozen=True)
 class MacroCommand:
     """A registered FiJAX command.

@@ -29,6 +29,7 @@ from typing import Any
 
 from fijax import ops
 from fijax.bridge.commands import (
+    METHOD_WORDS,
     CommandCall,
     call_text,
     functions,
@@ -151,6 +152,8 @@ def call_function(function: str, args: Sequence[str], images: ImageResolver,
         raise NotFoundError(f"unknown function {function!r} for call(); known: {', '.join(sorted(funcs))} and the "
                             f"operations {', '.join(sorted(ops.load_all()))}") from None
     parsed = parse_options(args[0] if args else "")
-    titles = {name: parsed.pop(name) for name in operation.inputs + operation.optional_inputs if name in parsed}
+    # an optional input given as a method word (baseline=puredenoise) stays an option, not an image title
+    titles = {name: parsed.pop(name) for name in operation.inputs + operation.optional_inputs if name in parsed
+              and not (name in operation.optional_inputs and parsed[name].strip().lower() in METHOD_WORDS)}
     result = operation(images(operation, titles), parsed, ctx)
     return call_text(function, result.values, args[1] if len(args) > 1 else None)
