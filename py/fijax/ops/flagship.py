@@ -237,13 +237,7 @@ def compare_denoisers(inputs: Mapping[str, Image], options: CompareDenoisersOpti
         values["gt_sha256"] = pixels_sha256(gt.data)
         table, maps, summary = _score(gt, noisy, outputs, kinds, options, ctx)
         images.update(maps)
-        best = next(r for r in table if r["method"] != "Raw")
-        # "best" only when one method leads on both PSNR and structure SSIM (compare_methods)
-        values.update(best_method=summary["best"] or "none (metrics disagree)", best_ssim=best["ssim"],
-                      best_psnr=best["psnr"], first_ranked=best["method"],
-                      metrics_disagree="; ".join(summary["disagreements"]) or "no",
-                      raw_ssim=next(r["ssim"] for r in table if r["method"] == "Raw"),
-                      raw_psnr=next(r["psnr"] for r in table if r["method"] == "Raw"))
+        values.update(_ranking_values(table, summary))
         columns = TABLE_COLUMNS
     else:
         values["message"] = NO_GT_MESSAGE if uncertainty else (
@@ -363,6 +357,16 @@ def _score(gt: Image, noisy: Image, outputs: dict[str, Image], kinds: dict[str, 
         maps[f"SSIM map {name}"] = gt.with_data(np.asarray(m["ssim_map"], np.float32), title=f"SSIM map {name}")
         maps[f"RSE map {name}"] = gt.with_data(np.asarray(m["rse_map"], np.float32), title=f"RSE map {name}")
     return table, maps, res.summary
+
+
+def _ranking_values(table: list[dict], summary: dict) -> dict[str, Any]:
+    """Values naming the best method: only one leading on both PSNR and structure SSIM (compare_methods)."""
+    first = next(r for r in table if r["method"] != "Raw")
+    raw = next(r for r in table if r["method"] == "Raw")
+    return {"best_method": summary["best"] or "none (metrics disagree)", "best_ssim": first["ssim"],
+            "best_psnr": first["psnr"], "first_ranked": first["method"],
+            "metrics_disagree": "; ".join(summary["disagreements"]) or "no",
+            "raw_ssim": raw["ssim"], "raw_psnr": raw["psnr"]}
 
 
 def _data_range(gt: Image) -> float:
