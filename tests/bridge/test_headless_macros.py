@@ -202,3 +202,27 @@ def test_fijax_macro_cli_writes_tables_rois_and_outputs(ij, tmp_path, capsys):
         assert len(zf.namelist()) == 2
     assert main(["macro", str(path), "--param", "disks=2", "--out", str(tmp_path / "o2")]) == 2
     assert "the macro has no parameter 'disks' (its #@ parameters: discs)" in capsys.readouterr().err
+
+
+def test_bio_formats_macro_extensions_loop_over_series(ij, tmp_path):
+    import tifffile
+
+    path = tmp_path / "plate.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as tw:
+        tw.write(np.zeros((8, 9), np.uint8), metadata={"axes": "YX", "Name": "A1"})
+        tw.write(np.zeros((2, 5, 6), np.uint16), metadata={"axes": "CYX", "Name": "A2", "PhysicalSizeX": 0.5,
+                                                           "PhysicalSizeY": 0.5})
+    code = f'''run("Bio-Formats Macro Extensions");
+Ext.setId("{path}");
+Ext.getSeriesCount(n);
+for (s = 0; s < n; s++) {{
+  Ext.setSeries(s);
+  Ext.getSizeX(w); Ext.getSizeY(h); Ext.getSizeC(c); Ext.getPixelsPhysicalSizeX(px);
+  print(s + " " + w + "x" + h + " c" + c + " " + px);
+}}
+Ext.setSeries(2);
+'''
+    with pytest.raises(MacroError) as info:
+        ij.run_macro(code)
+    assert info.value.line == 9 and "no series 2" in str(info.value)
+    assert info.value.log.strip().splitlines() == ["0 9x8 c1 1", "1 6x5 c2 0.5"]

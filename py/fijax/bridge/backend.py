@@ -125,6 +125,8 @@ class Backend:
         for label in commands.compat_commands():
             if Menus.getCommands().get(label) is None:  # a real Bio-Formats (Fiji) wins
                 self._register_label(label)
+        if Menus.getCommands().get("Bio-Formats Macro Extensions") is None:
+            self._Bridge.registerPlugin("Bio-Formats Macro Extensions", "fijax.ij.BioFormatsExtensions")
         commands._on_register.append(self._register_label)
 
     def _init_commands(self) -> None:

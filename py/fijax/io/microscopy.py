@@ -108,6 +108,31 @@ def series_names(path: str | os.PathLike) -> list[str]:
     return [str(s) for s in _open_bioimage(p, kind).scenes]
 
 
+def series_info(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Sizes of every series from the file's metadata (no pixels read): ``name``, ``X`` ``Y`` ``Z`` ``C`` ``T``,
+    ``pixel_size`` (x, y, z in microns, 1.0 when unknown)."""
+    p = Path(path)
+    names = series_names(p)
+    kind = kind_of(p)
+    if kind in (".tif", ".ome.tif", ".ome.tiff") and p.is_file() and not _is_ome_tiff(p):
+        img = read_image(p)
+        sizes = dict(zip(img.axes, img.shape, strict=True))
+        pz, py, px = img.pixel_size or (1.0, 1.0, 1.0)
+        return [{"name": names[0], **{a: sizes.get(a, 1) for a in "XYZCT"}, "pixel_size": (px, py, pz)}]
+    img = _open_bioimage(p, ".ome.tif" if kind == ".tif" else kind)
+    out = []
+    for i, name in enumerate(names):
+        img.set_scene(i)
+        dims = img.dims
+        sizes = {a: int(getattr(dims, a, 1) or 1) for a in "XYZCT"}
+        if "S" in dims.order and dims.S > 1 and sizes["C"] == 1:
+            sizes["C"] = int(dims.S)
+        pps = img.physical_pixel_sizes
+        out.append({"name": name, **sizes, "pixel_size": (float(pps.X or 1.0), float(pps.Y or 1.0),
+                                                          float(pps.Z or 1.0))})
+    return out
+
+
 def _is_ome_tiff(p: Path) -> bool:
     import tifffile
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fijax.bridge.commands import CommandCall, macro_command
+from fijax.bridge.commands import CommandCall, macro_command, macro_function
 from fijax.errors import InputError
 from fijax.ops import OpResult
 
@@ -105,3 +105,14 @@ def exporter(call: CommandCall) -> OpResult:
     path = _path(call, "save")
     write_image(path, call.images["image"])
     return OpResult(files={"saved": str(path)})
+
+
+@macro_function("bioformats.info")
+def series_info(path: str) -> str:
+    """For ``Ext.setId``: one line per series, ``name X Y Z C T px py pz`` (tab-separated, microns)."""
+    from fijax.io.microscopy import series_info as info
+
+    lines = []
+    for s in info(Path(path).expanduser()):
+        lines.append("\t".join(str(v) for v in (s["name"], s["X"], s["Y"], s["Z"], s["C"], s["T"], *s["pixel_size"])))
+    return "\n".join(lines)

@@ -79,6 +79,15 @@ public final class Bridge {
 		return true;
 	}
 
+	/** Add {@code label} to ImageJ's commands, run by the plugin class {@code className}. */
+	public static boolean registerPlugin(String label, String className) {
+		Hashtable<String, String> table = Menus.getCommands();
+		if (table == null)
+			return false;
+		table.put(label, className);
+		return true;
+	}
+
 	/** Abort the running macro with {@code message}, so the caller sees the macro line. */
 	static void fail(String message) {
 		lastError = message;
