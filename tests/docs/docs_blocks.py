@@ -84,7 +84,8 @@ def main(doc: Path, work: Path) -> int:
             proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], capture_output=True, text=True)
             print(proc.stdout[-3000:], proc.stderr[-3000:], flush=True)
             if proc.returncode != 0:
-                _fail(block, proc.stdout + proc.stderr)
+                _fail(block, f"exit code {proc.returncode}\n--- stdout ---\n{proc.stdout[-3000:]}\n"
+                             f"--- stderr ---\n{proc.stderr[-3000:]}")
         elif block.kind == "javascript":
             macro = work / f"_block{n}.ijm"
             macro.write_text(block.code, encoding="utf-8")

@@ -1,7 +1,7 @@
 """Every command block of README.md and docs/*.md runs as written, in order (see ``docs_blocks.py``).
 
-Each document runs in a fresh folder (its own ``FIJAX_HOME``) that holds a link to the checkout's
-``macros/`` -- as when a user runs the commands from the checkout -- with ``fijax`` on ``PATH``
+Each document runs in a fresh folder (its own ``FIJAX_HOME``) that holds links to the checkout's
+``macros/``, ``tests/`` and ``bench/`` -- as when a user runs the commands from the checkout -- with ``fijax`` on ``PATH``
 running this test run's package. The documents make their own data (``fijax sample``), train their
 own models (few epochs) and use only what they made; the long ones are ``slow``.
 """
@@ -49,7 +49,8 @@ def test_document_blocks_run_in_order(doc: Path, tmp_path):
         pytest.skip(f"{doc.name} has no runnable blocks")
     work = tmp_path / "work"
     work.mkdir()
-    (work / "macros").symlink_to(ROOT / "macros")
+    for folder in ("macros", "tests", "bench"):  # the checkout's folders the docs refer to
+        (work / folder).symlink_to(ROOT / folder)
     bindir = tmp_path / "bin"
     bindir.mkdir()
     shim = bindir / "fijax"
@@ -57,7 +58,7 @@ def test_document_blocks_run_in_order(doc: Path, tmp_path):
     shim.chmod(0o755)
     env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", FIJAX_HOME=str(tmp_path / "home"),
                PYTHONPATH=os.pathsep.join([str(ROOT / "py"), *filter(None, [os.environ.get("PYTHONPATH")])]),
-               MPLBACKEND="Agg")
+               MPLBACKEND="Agg", TQDM_DISABLE="1")  # no progress bars in the failure output
     proc = subprocess.run([sys.executable, str(Path(__file__).parent / "docs_blocks.py"), str(doc), str(work)],
                           env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
