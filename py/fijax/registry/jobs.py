@@ -111,6 +111,22 @@ class Job:
     def done(self) -> bool:
         return self.state in TERMINAL_STATES
 
+    def artifacts(self) -> list[dict[str, Any]]:
+        """The files the job wrote under its ``artifacts/`` folder (hidden files left out), sorted.
+
+        Each entry has ``path`` (relative, POSIX), ``size`` (bytes) and ``url`` (the HTTP route
+        that serves it); the HTTP API and the browser pages list the same files.
+        """
+        root = self.dir / "artifacts"
+        if not root.is_dir():
+            return []
+        out = []
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                rel = path.relative_to(root).as_posix()
+                out.append({"path": rel, "size": path.stat().st_size, "url": f"/jobs/{self.id}/artifacts/{rel}"})
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (what the HTTP API returns); the folder stays private to the server."""
         return jsonable({

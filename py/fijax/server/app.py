@@ -681,16 +681,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/jobs/{job_id}/artifacts", summary="Files a job wrote (CSV, TIFF maps, figures, reports)",
              tags=["jobs"])
     def job_artifacts(job_id: str) -> list[dict[str, Any]]:
-        job = store().get(job_id)
-        root = job.dir / "artifacts"
-        if not root.is_dir():
-            return []
-        out = []
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                rel = path.relative_to(root).as_posix()
-                out.append({"path": rel, "size": path.stat().st_size, "url": f"/jobs/{job_id}/artifacts/{rel}"})
-        return out
+        return store().get(job_id).artifacts()
 
     @app.get("/jobs/{job_id}/artifacts/{path:path}", summary="Download one artifact", tags=["jobs"],
              response_class=FileResponse)

@@ -119,16 +119,12 @@ def page_headers() -> dict[str, str]:
 
 # -- job helpers -----------------------------------------------------------------------------------------
 def artifacts_of(job: Job) -> list[dict[str, Any]]:
-    root = job.dir / "artifacts"
-    if not root.is_dir():
-        return []
+    """The job's files (:meth:`Job.artifacts`) with their suffix and, where a browser can show it, a view URL."""
     out = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            rel = path.relative_to(root).as_posix()
-            suffix = path.suffix.lower()
-            out.append({"path": rel, "size": path.stat().st_size, "url": f"/jobs/{job.id}/artifacts/{rel}",
-                        "suffix": suffix, "view": f"/ui/jobs/{job.id}/view/{rel}" if suffix in VIEW_TYPES else None})
+    for item in job.artifacts():
+        suffix = Path(item["path"]).suffix.lower()
+        out.append(dict(item, suffix=suffix,
+                        view=f"/ui/jobs/{job.id}/view/{item['path']}" if suffix in VIEW_TYPES else None))
     return out
 
 
