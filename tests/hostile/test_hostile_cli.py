@@ -186,17 +186,22 @@ def test_puredenoise_in_place_refused(capsys, files):
     assert code == 2 and (files / "gt.tif").read_bytes() == before
 
 
+# the 32x32 uniform-noise image is too small for a noise estimate (refused, rightly): give the parameters
+NOISE = ("--alpha", "1", "--delta", "0", "--sigma", "5")
+
+
 def test_replacing_an_output_is_said(capsys, files):
     out = files / "pd.tif"
-    assert run_cli(capsys, "puredenoise", files / "gt.tif", "--out", out, "--cycle-spins", "1")[0] == 0
-    code, _, err = run_cli(capsys, "puredenoise", files / "gt.tif", "--out", out, "--cycle-spins", "1")
+    assert run_cli(capsys, "puredenoise", files / "gt.tif", "--out", out, "--cycle-spins", "1", *NOISE)[0] == 0
+    code, _, err = run_cli(capsys, "puredenoise", files / "gt.tif", "--out", out, "--cycle-spins", "1", *NOISE)
     assert code == 0 and "replacing" in err
 
 
 def test_user_outputs_follow_the_umask(capsys, files):
     old = os.umask(0o022)
     try:
-        assert run_cli(capsys, "puredenoise", files / "gt.tif", "--out", files / "pd.tif", "--cycle-spins", "1")[0] == 0
+        assert run_cli(capsys, "puredenoise", files / "gt.tif", "--out", files / "pd.tif", "--cycle-spins", "1",
+                       *NOISE)[0] == 0
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(files / "pd.tif").st_mode) == 0o644

@@ -245,7 +245,7 @@ def test_compare_on_an_uploaded_image_shows_the_figure_and_table(ui, tiffs):
     assert figure.count() == 1
     assert all(w > 0 for w in images_loaded(page, "section:has(#fig-h) img"))
     table = page.locator("#result-table").inner_text()
-    assert "Raw" in table and "Gaussian" in table and "Median" in table and "baseline" in table
+    assert "Raw" in table and "Gaussian" in table and "Median" in table and "raw input" in table
 
 
 def test_compare_form_says_what_is_missing(ui):
