@@ -306,8 +306,9 @@ def exported_kernel(name: str, fn: Callable, args: Sequence[Any], statics: Mappi
 
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, exp.serialize())
-        except OSError as exc:
-            warnings.warn(f"could not store compiled kernel {path.name}: {exc}", CompileCacheWarning, stacklevel=2)
+        except Exception as exc:  # noqa: BLE001 - an unwritable folder or a missing serializer only costs speed
+            warnings.warn(f"could not store compiled kernel {path.name} ({type(exc).__name__}: {exc})",
+                          CompileCacheWarning, stacklevel=2)
     call = jax.jit(exp.call)
     _kernels[memo] = call
     return call

@@ -134,3 +134,25 @@ def test_bad_cap_warns_and_uses_the_default(monkeypatch):
     monkeypatch.setenv("FIJAX_COMPILE_CACHE_MAX", "lots")
     with pytest.warns(compile_cache.CompileCacheWarning, match="FIJAX_COMPILE_CACHE_MAX"):
         assert compile_cache.max_bytes() == compile_cache.DEFAULT_MAX_BYTES
+
+
+def test_a_kernel_that_cannot_be_serialized_still_runs(tmp_path, monkeypatch):
+    # jax.export needs the flatbuffers package to serialize; without it (or on any other failure)
+    # the kernel must run unstored, with a warning, never an error
+    import jax.numpy as jnp
+    from jax import export
+
+    def refuse(self, *a, **k):
+        raise ImportError("Please install 'flatbuffers' in order to use Exported serialization")
+
+    monkeypatch.setenv("FIJAX_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(export.Exported, "serialize", refuse)
+
+    def kernel(x, *, k):
+        return x * k
+
+    args = (jnp.arange(4.0),)
+    with pytest.warns(compile_cache.CompileCacheWarning, match="flatbuffers"):
+        call = compile_cache.exported_kernel("refused", kernel, args, {"k": 3}, [__file__])
+    np.testing.assert_allclose(np.asarray(call(*args)), [0.0, 3.0, 6.0, 9.0])
+    assert not list((tmp_path / "home").rglob("refused-*.stablehlo"))
