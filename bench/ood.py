@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from fijax.engine import domain as DOM
     from fijax.engine.config import preset
     from fijax.engine.train import hardware_description, train
+    from fijax.io.atomic import atomic_write_text
     from fijax.io.image import Image
     from fijax.qc.baseline import BETTER, VERDICTS
     from fijax.qc.dataset import qc_dataset
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     result = {
         "benchmark": "bench/ood.py", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "args": vars(args), "families": fams, "method": DOM.METHOD,
+        # the output path is where this copy was written, not a setting of the run: keep it out
+        "args": {k: v for k, v in vars(args).items() if k != "json"}, "families": fams, "method": DOM.METHOD,
         "machine": {**hardware_description(), "loadavg_start": load_start, "loadavg_end": os.getloadavg()[0],
                     "note": "shared 2-core box, loaded by other jobs: times are indicative, ratios from one run"},
         "versions": {k: v for k, v in library_versions().items() if k in ("fijax", "jax", "flax", "numpy")},
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    atomic_write_text(out, json.dumps(result, indent=2, default=float) + "\n")
     print(json.dumps(summary, indent=2, default=float))
     for mf, m in per_model.items():
         print(f"model {mf:<10} AUROC {m['auroc']:.3f}  false alarms {m['false_alarm_rate']:.0%}  "
