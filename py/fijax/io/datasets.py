@@ -14,7 +14,7 @@ exactly one image, the two pair whatever their names.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +37,32 @@ def tiff_stem(path: str | os.PathLike) -> str:
     return Path(name).stem
 
 
+def expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike], accept: Callable[[Path], bool], *,
+                 empty: str, missing: str, whole: Callable[[Path], bool] | None = None) -> list[Path]:
+    """Files named by ``paths``, in order: a file stays, a folder gives its accepted files (sorted).
+
+    ``whole(folder)`` marks folders that are one image themselves (e.g. OME-Zarr). Hidden files are
+    left out. ``empty`` and ``missing`` are the messages (``{path}`` filled in) of the
+    :class:`InputError` for a folder without accepted files and for a path that does not exist.
+    """
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir() and whole is not None and whole(path):
+            out.append(path)
+        elif path.is_dir():
+            found = sorted(p for p in path.iterdir() if accept(p) and not p.name.startswith("."))
+            if not found:
+                raise InputError(empty.format(path=path))
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InputError(missing.format(path=path))
+    return out
+
+
 def find_tiffs(paths: str | os.PathLike | Iterable[str | os.PathLike], role: str = "input") -> list[Path]:
     """Return the TIFF files named by ``paths`` (files, or folders of TIFFs), in order.
 
@@ -45,21 +71,9 @@ def find_tiffs(paths: str | os.PathLike | Iterable[str | os.PathLike], role: str
     InputError
         A path that does not exist, or a folder holding no TIFF file; the message starts with ``role``.
     """
-    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    out: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in TIFF_SUFFIXES and p.is_file()
-                           and not p.name.startswith("."))
-            if not found:
-                raise InputError(f"{role}: no .tif/.tiff files in folder {path}")
-            out.extend(found)
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise InputError(f"{role}: no such file or folder: {path}")
-    return out
+    return expand_paths(paths, lambda p: p.suffix.lower() in TIFF_SUFFIXES and p.is_file(),
+                        empty=f"{role}: no .tif/.tiff files in folder {{path}}",
+                        missing=f"{role}: no such file or folder: {{path}}")
 
 
 def tiffs_by_name(paths: str | os.PathLike | Iterable[str | os.PathLike], role: str = "input") -> dict[str, Path]:

@@ -17,7 +17,7 @@ from typing import Any
 import pydantic
 
 from fijax.errors import InputError
-from fijax.io.datasets import pair_by_name, tiff_stem
+from fijax.io.datasets import expand_paths, pair_by_name, tiff_stem
 from fijax.io.image import Image
 from fijax.ops import OpContext, OpResult, operation
 
@@ -64,21 +64,9 @@ def collect_tiffs(paths: list[str]) -> list[Path]:
     """
     from fijax.io.microscopy import is_supported
 
-    out: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir() and path.name.lower().endswith(".zarr"):
-            out.append(path)
-        elif path.is_dir():
-            found = sorted(q for q in path.iterdir() if is_supported(q) and not q.name.startswith("."))
-            if not found:
-                raise InputError(f"no image files (TIFF, OME-TIFF, OME-Zarr, CZI, ND2, LIF) in folder {path}")
-            out.extend(found)
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise InputError(f"input not found: {path}")
-    return out
+    return expand_paths(paths, is_supported, whole=lambda p: p.name.lower().endswith(".zarr"),
+                        empty="no image files (TIFF, OME-TIFF, OME-Zarr, CZI, ND2, LIF) in folder {path}",
+                        missing="input not found: {path}")
 
 
 def resolve_config(options: TrainOptions, sources: list[Image]):
